@@ -1,0 +1,27 @@
+//! Foresight: prune a pretrained ViT before fine-tuning with seven criteria, and look at what
+//! each keeps. This crate is the engine (no UI code); it compiles natively and to wasm32.
+//!
+//! - [`vit`]: the model on the host, loaded from / saved to timm-named `.safetensors`;
+//! - [`model`]: the forward pass on a burn device;
+//! - [`criteria`]: the seven criteria behind one trait, and [`mask`] to turn scores into masks;
+//! - [`analysis`]: per-block feature norms and singular-value spectra.
+
+pub mod analysis;
+pub mod backend;
+pub mod calib;
+pub mod config;
+pub mod criteria;
+pub mod error;
+pub mod features;
+pub mod grad;
+pub mod mask;
+pub mod model;
+pub mod read;
+pub mod rng;
+pub mod tensorfile;
+pub mod vit;
+
+pub use calib::Calibration;
+pub use config::VitConfig;
+pub use error::{Error, Result};
+pub use vit::Vit;

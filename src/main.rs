@@ -1,0 +1,189 @@
+//! `foresight`: the native command-line tool over the same engine as the page.
+
+use clap::{Parser, Subcommand};
+use foresight::analysis::{analyze, apply_masks};
+use foresight::backend::{device, Backend};
+use foresight::criteria::{by_name, Progress, ScoreContext, ScoreOptions};
+use foresight::mask::{keep_count, make_masks, Scope, TensorMap};
+use foresight::tensorfile::{Entry, TensorFile, Values};
+use foresight::{invalid, Calibration, Error, Result, Vit};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "foresight", version, about = "Foresight pruning of pretrained Vision Transformers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// The model (.safetensors, timm names).
+    #[arg(long)]
+    model: PathBuf,
+    /// Attention heads when the file carries no config (default: width / 64).
+    #[arg(long)]
+    heads: Option<usize>,
+    /// Calibration batch (.safetensors with `images` f32 [N,C,H,W] and `labels` i64 [N]).
+    #[arg(long)]
+    calib: PathBuf,
+    /// Compute backend.
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Score every prunable weight with one criterion (and make a mask at --sparsity).
+    Score {
+        #[command(flatten)]
+        m: ModelArgs,
+        /// magnitude, snip, grasp, synflow, snip-mag, refer or afr.
+        #[arg(long)]
+        criterion: String,
+        /// SNIP-Mag's α.
+        #[arg(long, default_value_t = 1.0)]
+        alpha: f64,
+        /// Fraction of prunable weights to remove, in (0, 1).
+        #[arg(long)]
+        sparsity: Option<f64>,
+        /// global or layer.
+        #[arg(long, default_value = "global")]
+        scope: String,
+        /// Seed of a new head (used when the model has no head of the right size).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Prune the head as well.
+        #[arg(long)]
+        include_head: bool,
+        /// Output .safetensors: keep-scores under the timm names, masks as `<name>.mask`.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Per-block feature L1 norms and singular values, dense and (with --masks) pruned.
+    Analyze {
+        #[command(flatten)]
+        m: ModelArgs,
+        /// A `foresight score` output whose `<name>.mask` tensors are applied.
+        #[arg(long)]
+        masks: Option<PathBuf>,
+        /// Write the JSON here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn load(m: &ModelArgs) -> Result<(Vit, Calibration, burn::prelude::Device)> {
+    let model = Vit::load(&m.model, m.heads)?;
+    let calib = Calibration::load(&m.calib)?;
+    calib.check(&model.config)?;
+    let dev = device(m.backend.parse::<Backend>()?)?;
+    Ok((model, calib, dev))
+}
+
+fn print_progress(p: &Progress) -> bool {
+    eprint!("\r{}: {} {}/{}      ", p.criterion, p.step, p.done + 1, p.total.max(1));
+    true
+}
+
+/// Masks (`<name>.mask`) from a score file.
+fn read_masks(path: &Path) -> Result<TensorMap<u8>> {
+    let f = TensorFile::read(path)?;
+    let masks: TensorMap<u8> = f
+        .tensors
+        .into_iter()
+        .filter_map(|(k, e)| {
+            let name = k.strip_suffix(".mask")?.to_string();
+            match e.values {
+                Values::U8(v) => Some(Ok((name, v))),
+                _ => Some(Err(invalid!("mask `{k}` in {} is not u8", path.display()))),
+            }
+        })
+        .collect::<Result<_>>()?;
+    if masks.is_empty() {
+        return Err(invalid!("{} holds no `<name>.mask` tensors (run `foresight score` with --sparsity)", path.display()));
+    }
+    Ok(masks)
+}
+
+fn write_out(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(p) => std::fs::write(p, text).map_err(|source| Error::Io { path: p.display().to_string(), source }),
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Score { m, criterion, alpha, sparsity, scope, seed, include_head, out } => {
+            let crit = by_name(&criterion)?;
+            let scope: Scope = scope.parse()?;
+            let (model, calib, dev) = load(&m)?;
+            let model = model.with_head(calib.num_classes, seed)?;
+            let options = ScoreOptions { alpha, sparsity, scope, include_head, batch: m.batch, ..Default::default() };
+            let ctx = ScoreContext::new(&model, &calib, dev, options.clone(), &print_progress)?;
+            let t0 = std::time::Instant::now();
+            let scores = pollster::block_on(crit.score(&ctx))?;
+            eprintln!("\r{criterion}: scored {} tensors in {:.2} s", scores.len(), t0.elapsed().as_secs_f64());
+            let mut f = TensorFile::default();
+            for name in ctx.prunable() {
+                let shape = model.params[name].shape.clone();
+                f.tensors.insert(name.clone(), Entry::f32(shape, scores[name].clone()));
+            }
+            if let Some(q) = sparsity {
+                let masks = make_masks(&scores, ctx.prunable(), q, scope)?;
+                let total: usize = masks.values().map(|v| v.len()).sum();
+                eprintln!("kept {} of {total} weights (target {})", masks.values().flatten().filter(|&&k| k != 0).count(), keep_count(total, q));
+                for (name, mask) in masks {
+                    let shape = model.params[&name].shape.clone();
+                    f.tensors.insert(format!("{name}.mask"), Entry::u8(shape, mask));
+                }
+            }
+            f.metadata.insert("criterion".into(), criterion);
+            f.metadata.insert("options".into(), serde_json::to_string(&options).unwrap_or_default());
+            f.write(&out, false)
+        }
+        Command::Analyze { m, masks, out } => {
+            let (model, calib, dev) = load(&m)?;
+            let mut quiet = |_, _| true;
+            let dense = pollster::block_on(analyze(&model, &calib, &dev, m.batch, &mut quiet))?;
+            let pruned = match &masks {
+                Some(p) => {
+                    let pm = apply_masks(&model, &read_masks(p)?)?;
+                    Some(pollster::block_on(analyze(&pm, &calib, &dev, m.batch, &mut quiet))?)
+                }
+                None => None,
+            };
+            let json = serde_json::json!({ "dense": dense, "pruned": pruned });
+            write_out(out.as_deref(), &serde_json::to_string_pretty(&json).unwrap_or_default())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // A bug must still end in one readable line, never a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        eprintln!("error: internal error ({msg}); please report it");
+    }));
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}.");
+            ExitCode::FAILURE
+        }
+    }
+}
