@@ -29,8 +29,29 @@ pub fn device(backend: Backend) -> Result<Device> {
     match backend {
         Backend::Cpu => Ok(Device::flex()),
         #[cfg(feature = "wgpu")]
-        Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        Backend::Wgpu => Device::wgpu_options().init().map_err(no_adapter),
         #[cfg(not(feature = "wgpu"))]
-        Backend::Wgpu => Err(invalid!("this build has no wgpu backend; rebuild with `--features wgpu`")),
+        Backend::Wgpu => Err(no_wgpu_feature()),
     }
+}
+
+/// The same, initialising WebGPU asynchronously (required in the browser).
+pub async fn device_async(backend: Backend) -> Result<Device> {
+    match backend {
+        Backend::Cpu => Ok(Device::flex()),
+        #[cfg(feature = "wgpu")]
+        Backend::Wgpu => Device::wgpu_options().init_async().await.map_err(no_adapter),
+        #[cfg(not(feature = "wgpu"))]
+        Backend::Wgpu => Err(no_wgpu_feature()),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn no_adapter(e: impl std::fmt::Debug) -> crate::Error {
+    crate::Error::Backend(format!("no WebGPU/Vulkan adapter could be initialised ({e:?})"))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn no_wgpu_feature() -> crate::Error {
+    invalid!("this build has no wgpu backend; rebuild with `--features wgpu`")
 }

@@ -46,6 +46,7 @@ impl GradPass<'_> {
             let dp = DeviceParams::upload(params, &device, |name| self.wrt.iter().any(|w| w == name));
             let fw = forward(self.config, &dp, self.calib.images_tensor(start, len, &device));
             let grads = objective(start, len, fw).backward();
+            crate::flops::record_backward(len);
             for name in self.wrt {
                 let g = dp.tensors[name]
                     .grad(&grads)

@@ -1,5 +1,7 @@
 //! `foresight`: the native command-line tool over the same engine as the page.
 
+mod cli;
+
 use clap::{Parser, Subcommand};
 use foresight::analysis::{analyze, apply_masks};
 use foresight::backend::{device, Backend};
@@ -75,6 +77,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Pretrain our own ViT on a bundled source set, resumable from a checkpoint.
+    Pretrain(cli::pretrain::PretrainArgs),
 }
 
 fn load(m: &ModelArgs) -> Result<(Vit, Calibration, burn::prelude::Device)> {
@@ -86,6 +90,10 @@ fn load(m: &ModelArgs) -> Result<(Vit, Calibration, burn::prelude::Device)> {
 }
 
 fn print_progress(p: &Progress) -> bool {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return true;
+    }
     eprint!("\r{}: {} {}/{}      ", p.criterion, p.step, p.done + 1, p.total.max(1));
     true
 }
@@ -164,6 +172,7 @@ fn run(cli: Cli) -> Result<()> {
             let json = serde_json::json!({ "dense": dense, "pruned": pruned });
             write_out(out.as_deref(), &serde_json::to_string_pretty(&json).unwrap_or_default())
         }
+        Command::Pretrain(a) => cli::pretrain::run(a),
     }
 }
 

@@ -104,6 +104,7 @@ fn block(cfg: &VitConfig, p: &DeviceParams, i: usize, x: Tensor<3>) -> Tensor<3>
 pub fn forward(cfg: &VitConfig, p: &DeviceParams, images: Tensor<4>) -> Forward {
     let (d, ps) = (cfg.embed_dim, cfg.patch_size);
     let b = images.dims()[0];
+    crate::flops::record_forward(b);
     let cpp = cfg.in_chans * ps * ps;
     let patches = patchify(images, ps); // [B, G², C·P·P]
     let x = linear3(patches, p.get("patch_embed.proj.weight"), p.get("patch_embed.proj.bias"), d, cpp);

@@ -27,6 +27,7 @@ async fn flow_grad(ctx: &ScoreContext<'_>, params: &Params) -> Result<TensorMap<
         return Err(Error::Backend(format!("SynFlow's path sum R is {r0}; cannot rescale it")));
     }
     let grads = r.div_scalar(r0.abs()).backward();
+    crate::flops::record_backward(1);
     let mut out = TensorMap::new();
     for name in ctx.prunable() {
         let g = dp.tensors[name]

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every test: sets the machine up (scripts/setup.sh), then
+#   1. native tests on burn's CPU backend and on wgpu (Vulkan via Mesa lavapipe);
+#   2. the engine compiled to wasm32, in headless Chromium, on the CPU backend and on WebGPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== native tests (CPU and wgpu/lavapipe)"
+cargo test --features wgpu
+
+echo "== wasm tests in headless Chromium (CPU and WebGPU)"
+export CHROMEDRIVER=/usr/bin/chromedriver
+export WASM_BINDGEN_TEST_TIMEOUT=600
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+cargo test --target wasm32-unknown-unknown --no-default-features --features wgpu --test web

@@ -1,0 +1,2 @@
+//! Sub-commands of the native tool that need more than a few lines.
+pub mod pretrain;
