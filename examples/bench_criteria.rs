@@ -25,8 +25,8 @@ fn bench(label: &str, cfg: VitConfig, n: usize, batch: usize) {
     let calib = random_calib(&cfg, n, classes, 2);
     let fwd = flops::forward_flops(&model.config);
     println!(
-        "\n## {label}: width {}, depth {}, {}×{} px, patch {}, {} params, {n} images, {:.3} GFLOP per image forward",
-        cfg.embed_dim, cfg.depth, cfg.img_size, cfg.img_size, cfg.patch_size, model.config.num_params(), fwd / 1e9
+        "\n## {label}: width {}, depth {}, {}×{} px, patch {}, {} params, {n} images, {:.2} MFLOP per image forward",
+        cfg.embed_dim, cfg.depth, cfg.img_size, cfg.img_size, cfg.patch_size, model.config.num_params(), fwd / 1e6
     );
     println!("| criterion | wall s | fwd images | bwd images | GFLOP | GFLOP/s |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -40,7 +40,7 @@ fn bench(label: &str, cfg: VitConfig, n: usize, batch: usize) {
         let s = t0.elapsed().as_secs_f64();
         let (f, b) = flops::counts();
         let g = flops::total_flops(&model.config) / 1e9;
-        println!("| {} | {s:.2} | {f} | {b} | {g:.1} | {:.1} |", c.title(), if s > 0.0 { g / s } else { 0.0 });
+        println!("| {} | {s:.2} | {f} | {b} | {g:.3} | {:.1} |", c.title(), if s > 0.0 { g / s } else { 0.0 });
     }
 }
 

@@ -28,8 +28,10 @@ impl std::str::FromStr for Backend {
 pub fn device(backend: Backend) -> Result<Device> {
     match backend {
         Backend::Cpu => Ok(Device::flex()),
-        #[cfg(feature = "wgpu")]
+        #[cfg(all(feature = "wgpu", not(target_arch = "wasm32")))]
         Backend::Wgpu => Device::wgpu_options().init().map_err(no_adapter),
+        #[cfg(all(feature = "wgpu", target_arch = "wasm32"))]
+        Backend::Wgpu => Err(invalid!("in the browser WebGPU starts asynchronously: use device_async")),
         #[cfg(not(feature = "wgpu"))]
         Backend::Wgpu => Err(no_wgpu_feature()),
     }
