@@ -222,3 +222,34 @@ impl Dataset {
         Ok(Dataset { manifest, train, test })
     }
 }
+
+impl Normalization {
+    /// The input normalisation stored in a model's metadata.
+    pub fn from_model(model: &crate::vit::Vit) -> Result<Self> {
+        let text = model.metadata.get(Self::KEY).ok_or_else(|| {
+            invalid!("the model carries no input normalisation (metadata `{}`); it cannot be fed a bundled data set", Self::KEY)
+        })?;
+        let n: Normalization =
+            serde_json::from_str(text).map_err(|e| invalid!("the model's metadata `{}` is not valid: {e}", Self::KEY))?;
+        if n.mean.len() != model.config.in_chans || n.std.len() != model.config.in_chans || n.std.iter().any(|s| *s <= 0.0) {
+            return Err(invalid!("the model's normalisation does not fit its {} input channel(s)", model.config.in_chans));
+        }
+        Ok(n)
+    }
+}
+
+/// Checks that a set's images fit a model's input.
+pub fn check_fits(manifest: &Manifest, model: &crate::vit::Vit) -> Result<()> {
+    let [c, h, w] = manifest.image;
+    let cfg = &model.config;
+    if c != cfg.in_chans || h != cfg.img_size || w != cfg.img_size {
+        return Err(invalid!(
+            "data set `{}` has {c}×{h}×{w} images but the model takes {}×{}×{}",
+            manifest.name,
+            cfg.in_chans,
+            cfg.img_size,
+            cfg.img_size
+        ));
+    }
+    Ok(())
+}

@@ -14,6 +14,7 @@ pub mod data;
 pub mod criteria;
 pub mod error;
 pub mod features;
+pub mod finetune;
 pub mod flops;
 pub mod grad;
 pub mod mask;

@@ -5,10 +5,11 @@ mod cli;
 use clap::{Parser, Subcommand};
 use foresight::analysis::{analyze, apply_masks};
 use foresight::backend::{device, Backend};
+use foresight::finetune::FinetuneConfig;
 use foresight::criteria::{by_name, Progress, ScoreContext, ScoreOptions};
-use foresight::mask::{keep_count, make_masks, Scope, TensorMap};
-use foresight::tensorfile::{Entry, TensorFile, Values};
-use foresight::{invalid, Calibration, Error, Result, Vit};
+use foresight::mask::{keep_count, make_masks, Scope};
+use foresight::tensorfile::{Entry, TensorFile};
+use foresight::{Calibration, Error, Result, Vit};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -79,6 +80,48 @@ enum Command {
     },
     /// Pretrain our own ViT on a bundled source set, resumable from a checkpoint.
     Pretrain(cli::pretrain::PretrainArgs),
+    /// Write a calibration file: k train images per class of a bundled set, normalised for the model.
+    Calib {
+        #[command(flatten)]
+        d: cli::downstream::DownstreamArgs,
+        #[arg(long, default_value_t = 10)]
+        per_class: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Fine-tune (masked, if --masks) on a bundled set's train split; report test accuracy.
+    Finetune {
+        #[command(flatten)]
+        d: cli::downstream::DownstreamArgs,
+        /// A `foresight score` output whose `<name>.mask` tensors stay zero.
+        #[arg(long)]
+        masks: Option<PathBuf>,
+        #[arg(long, default_value_t = 300)]
+        steps: usize,
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        #[arg(long, default_value_t = 5e-4)]
+        lr: f64,
+        /// Save the fine-tuned model here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The seed's experiment on every downstream set (resumable; writes docs/results.csv).
+    Experiment(cli::experiment::ExperimentArgs),
+    /// Markdown tables from an experiment's CSVs.
+    Report {
+        #[arg(long, default_value = "docs/results.csv")]
+        results: PathBuf,
+        #[arg(long, default_value = "docs/drift.csv")]
+        drift: PathBuf,
+    },
+    /// Linear probe on the frozen (masked, if --masks) backbone; report test accuracy.
+    Probe {
+        #[command(flatten)]
+        d: cli::downstream::DownstreamArgs,
+        #[arg(long)]
+        masks: Option<PathBuf>,
+    },
 }
 
 fn load(m: &ModelArgs) -> Result<(Vit, Calibration, burn::prelude::Device)> {
@@ -96,26 +139,6 @@ fn print_progress(p: &Progress) -> bool {
     }
     eprint!("\r{}: {} {}/{}      ", p.criterion, p.step, p.done + 1, p.total.max(1));
     true
-}
-
-/// Masks (`<name>.mask`) from a score file.
-fn read_masks(path: &Path) -> Result<TensorMap<u8>> {
-    let f = TensorFile::read(path)?;
-    let masks: TensorMap<u8> = f
-        .tensors
-        .into_iter()
-        .filter_map(|(k, e)| {
-            let name = k.strip_suffix(".mask")?.to_string();
-            match e.values {
-                Values::U8(v) => Some(Ok((name, v))),
-                _ => Some(Err(invalid!("mask `{k}` in {} is not u8", path.display()))),
-            }
-        })
-        .collect::<Result<_>>()?;
-    if masks.is_empty() {
-        return Err(invalid!("{} holds no `<name>.mask` tensors (run `foresight score` with --sparsity)", path.display()));
-    }
-    Ok(masks)
 }
 
 fn write_out(path: Option<&Path>, text: &str) -> Result<()> {
@@ -164,7 +187,7 @@ fn run(cli: Cli) -> Result<()> {
             let dense = pollster::block_on(analyze(&model, &calib, &dev, m.batch, &mut quiet))?;
             let pruned = match &masks {
                 Some(p) => {
-                    let pm = apply_masks(&model, &read_masks(p)?)?;
+                    let pm = apply_masks(&model, &cli::downstream::read_masks(p)?)?;
                     Some(pollster::block_on(analyze(&pm, &calib, &dev, m.batch, &mut quiet))?)
                 }
                 None => None,
@@ -173,6 +196,14 @@ fn run(cli: Cli) -> Result<()> {
             write_out(out.as_deref(), &serde_json::to_string_pretty(&json).unwrap_or_default())
         }
         Command::Pretrain(a) => cli::pretrain::run(a),
+        Command::Calib { d, per_class, out } => cli::downstream::calib(&d, per_class, &out),
+        Command::Finetune { d, masks, steps, batch, lr, out } => {
+            let cfg = FinetuneConfig { steps, batch, lr, seed: d.seed, ..Default::default() };
+            cli::downstream::run_finetune(&d, masks.as_deref(), cfg, out.as_deref())
+        }
+        Command::Experiment(a) => cli::experiment::run(a),
+        Command::Report { results, drift } => cli::experiment::report(&results, &drift).map(|t| println!("{t}")),
+        Command::Probe { d, masks } => cli::downstream::run_probe(&d, masks.as_deref()),
     }
 }
 
