@@ -9,10 +9,10 @@ use crate::mask::TensorMap;
 use crate::vit::Vit;
 use crate::invalid;
 use burn::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One block's numbers.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BlockStats {
     pub block: usize,
     /// Mean L1 norm of one token: `‖F_l‖₁ / (B·T)`.

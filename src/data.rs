@@ -127,6 +127,16 @@ impl Split {
         &self.images[i * per..(i + 1) * per]
     }
 
+    /// The images at `indices`, as a new split.
+    pub fn subset(&self, indices: &[usize]) -> Split {
+        let mut out = Split { image: self.image, images: Vec::with_capacity(indices.len() * self.image.iter().product::<usize>()), labels: Vec::with_capacity(indices.len()) };
+        for &i in indices {
+            out.images.extend_from_slice(self.pixels(i));
+            out.labels.push(self.labels[i]);
+        }
+        out
+    }
+
     /// Indices of the first `k` images of each class after a seeded shuffle.
     pub fn k_per_class(&self, k: usize, classes: usize, seed: u64) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.len()).collect();

@@ -138,6 +138,15 @@ impl Vit {
         Ok(self)
     }
 
+    /// Returns the model with a freshly drawn head for `num_classes`, whatever head it had (a
+    /// downstream task's classes are not the pretraining classes even when their count matches).
+    pub fn with_new_head(mut self, num_classes: usize, seed: u64) -> Result<Self> {
+        self.params.remove("head.weight");
+        self.params.remove("head.bias");
+        self.config.num_classes = 0;
+        self.with_head(num_classes, seed)
+    }
+
     /// A parameter by name (an error naming it if absent).
     pub fn param(&self, name: &str) -> Result<&HostTensor> {
         self.params.get(name).ok_or_else(|| Error::MissingTensor { name: name.into(), what: "the model".into() })

@@ -33,7 +33,7 @@ pub fn load(a: &DownstreamArgs) -> Result<Loaded> {
     let model = Vit::load(&a.model, None)?;
     check_fits(&ds.manifest, &model)?;
     let norm = Normalization::from_model(&model)?;
-    let model = model.with_head(ds.manifest.classes.len(), a.seed)?;
+    let model = model.with_new_head(ds.manifest.classes.len(), a.seed)?;
     Ok(Loaded { model, ds, norm })
 }
 

@@ -69,14 +69,6 @@ fn append(path: &Path, header: &str, line: &str) -> Result<()> {
     writeln!(f, "{line}").map_err(io)
 }
 
-fn subset(s: &Split, idx: &[usize]) -> Split {
-    let mut out = Split { image: s.image, images: Vec::new(), labels: Vec::new() };
-    for &i in idx {
-        out.images.extend_from_slice(s.pixels(i));
-        out.labels.push(s.labels[i]);
-    }
-    out
-}
 
 /// Pearson correlation of θ before/after and `mean|Δθ| / mean|θ|` over the prunable weights.
 fn drift(before: &Vit, after: &Vit) -> (f64, f64) {
@@ -120,9 +112,9 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
         check_fits(&ds.manifest, &base)?;
         let k = ds.manifest.classes.len();
         let probe_idx = if a.probe_train == 0 { (0..ds.train.len()).collect() } else { ds.train.k_per_class(a.probe_train / k, k, 99) };
-        let probe_train = subset(&ds.train, &probe_idx);
+        let probe_train = ds.train.subset(&probe_idx);
         for &seed in &a.seeds {
-            let model = base.clone().with_head(k, seed)?;
+            let model = base.clone().with_new_head(k, seed)?;
             let calib = ds.train.batch(&ds.train.k_per_class(a.per_class, k, seed), &norm, k)?;
             let run_one = |method: &str, q: Option<f64>, masks: Option<&TensorMap<u8>>, score_s: f64| -> Result<()> {
                 let key = format!("{set},{seed},{method},{}", q.map(|q| q.to_string()).unwrap_or("0".into()));

@@ -1,0 +1,83 @@
+//! Messages between the page (main thread) and its worker. Large byte arrays travel as
+//! `serde_bytes` (JS `Uint8Array`).
+
+use foresight::analysis::BlockStats;
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+/// What the page asks of the worker.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Request {
+    /// Start a backend: WebGPU if `webgpu` and available, else the CPU backend.
+    Init { webgpu: bool },
+    LoadModel { bytes: ByteBuf },
+    LoadSet { name: String, manifest: String, train: ByteBuf, test: ByteBuf },
+    Run(RunRequest),
+}
+
+/// One image the user dropped, as the model sees it (u8 pixels `[C, H, W]`).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct Upload {
+    pub pixels: ByteBuf,
+    pub label: usize,
+}
+
+/// A run: criteria on a calibration batch, then analysis and a linear probe for each.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct RunRequest {
+    pub set: String,
+    pub calib: Vec<usize>,
+    pub uploads: Vec<Upload>,
+    pub criteria: Vec<String>,
+    pub sparsity: f64,
+    pub scope: String,
+    pub alpha: f64,
+    pub seed: u64,
+    /// Train images per class the probe is fitted on, and test images it is scored on.
+    pub probe_per_class: usize,
+    pub probe_test: usize,
+}
+
+/// What the worker reports.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Response {
+    Ready { backend: String, note: Option<String> },
+    ModelLoaded { card: ModelCard },
+    SetLoaded { name: String },
+    Progress { criterion: String, step: String, done: usize, total: usize },
+    Method(MethodResult),
+    Done { seconds: f64 },
+    Error { message: String },
+}
+
+/// The model card shown in the header.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelCard {
+    pub params: usize,
+    pub depth: usize,
+    pub width: usize,
+    pub heads: usize,
+    pub patch: usize,
+    pub image: usize,
+    pub training: String,
+    /// Every prunable matrix as drawn: (timm name, rows, columns).
+    pub matrices: Vec<(String, usize, usize)>,
+}
+
+/// One method's (or the dense model's) results.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct MethodResult {
+    /// Criterion name, or "dense".
+    pub method: String,
+    pub seconds: f64,
+    pub kept: usize,
+    pub total: usize,
+    /// Kept fraction per tensor, by timm name.
+    pub density: Vec<(String, f64)>,
+    pub blocks: Vec<BlockStats>,
+    pub probe_accuracy: f64,
+    /// Masks by timm name (empty for the dense model).
+    pub masks: Vec<(String, ByteBuf)>,
+}
