@@ -627,7 +627,8 @@ impl App {
             html! { <button class={classes!(((self.sparsity - q).abs() < 1e-9).then_some("on"))} {onclick}>{ format!("{:.0} %", q * 100.0) }</button> }
         });
         let n_sel = self.selected.len() + self.uploads.len();
-        let progress = self.progress.iter().map(|(c, (step, done, total))| {
+        let order = std::iter::once("dense").chain(CRITERIA.iter().map(|c| c.0));
+        let progress = order.filter_map(|c| self.progress.get_key_value(c)).map(|(c, (step, done, total))| {
             let r = self.results.iter().find(|r| &r.method == c);
             html! { <li>{ format!("{c}: {}", r.map(|r| format!("done in {:.1} s", r.seconds)).unwrap_or(format!("{step} {}/{}", done + 1, total.max(&1)))) }</li> }
         });
