@@ -5,7 +5,7 @@
 use crate::calib::Calibration;
 use crate::error::Result;
 use crate::model::{forward, DeviceParams};
-use crate::read::read_f32;
+use crate::read::read_many;
 use crate::vit::Vit;
 use burn::prelude::*;
 use nalgebra::DMatrix;
@@ -47,15 +47,21 @@ pub async fn block_features(
         }
         let len = batch.min(n - start);
         let fw = forward(cfg, &params, calib.images_tensor(start, len, &device));
-        for (l, f) in fw.blocks.into_iter().enumerate() {
-            let rows = len * cfg.tokens();
-            let f = f.reshape([rows, d]);
-            let l1 = read_f32(f.clone().abs().sum()).await?[0] as f64;
-            let g = read_f32(f.clone().transpose().matmul(f)).await?;
-            let acc = &mut out[l];
-            acc.l1 += l1;
+        let rows = len * cfg.tokens();
+        // Per block: [‖F‖₁, FᵀF (row-major)], all read back at once.
+        let stats: Vec<Tensor<1>> = fw
+            .blocks
+            .into_iter()
+            .map(|f| {
+                let f = f.reshape([rows, d]);
+                let l1 = f.clone().abs().sum();
+                Tensor::cat(vec![l1, f.clone().transpose().matmul(f).reshape([d * d])], 0)
+            })
+            .collect();
+        for (acc, s) in out.iter_mut().zip(read_many(stats).await?) {
+            acc.l1 += s[0] as f64;
             acc.rows += rows;
-            acc.gram += DMatrix::from_row_iterator(d, d, g.into_iter().map(f64::from));
+            acc.gram += DMatrix::from_row_iterator(d, d, s[1..].iter().map(|&x| f64::from(x)));
         }
     }
     Ok(out)

@@ -7,7 +7,7 @@ use crate::config::VitConfig;
 use crate::error::{Error, Result};
 use crate::mask::TensorMap;
 use crate::model::{forward, DeviceParams, Forward};
-use crate::read::read_f32;
+use crate::read::read_many;
 use crate::vit::Params;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
@@ -47,11 +47,14 @@ impl GradPass<'_> {
             let fw = forward(self.config, &dp, self.calib.images_tensor(start, len, &device));
             let grads = objective(start, len, fw).backward();
             crate::flops::record_backward(len);
-            for name in self.wrt {
-                let g = dp.tensors[name]
-                    .grad(&grads)
-                    .ok_or_else(|| Error::Backend(format!("no gradient reached tensor `{name}`")))?;
-                let g = read_f32(g).await?;
+            let gs = self
+                .wrt
+                .iter()
+                .map(|name| {
+                    dp.tensors[name].grad(&grads).ok_or_else(|| Error::Backend(format!("no gradient reached tensor `{name}`")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            for (name, g) in self.wrt.iter().zip(read_many(gs).await?) {
                 match acc.get_mut(name) {
                     Some(a) => a.iter_mut().zip(g).for_each(|(a, g)| *a += g),
                     None => {

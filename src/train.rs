@@ -6,7 +6,7 @@ use crate::calib::Calibration;
 use crate::error::{Error, Result};
 use crate::mask::TensorMap;
 use crate::model::{forward, DeviceParams};
-use crate::read::read_f32;
+use crate::read::{read_f32, read_many};
 use crate::vit::{Params, Vit};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
@@ -109,11 +109,11 @@ pub async fn loss_and_grad(
     let loss_value = read_f32(loss.clone().detach()).await?[0] as f64;
     let grads = loss.backward();
     crate::flops::record_backward(n);
-    let mut out = TensorMap::new();
-    for name in wrt {
-        let g = dp.tensors[name].grad(&grads).ok_or_else(|| Error::Backend(format!("no gradient reached `{name}`")))?;
-        out.insert(name.clone(), read_f32(g).await?);
-    }
+    let gs = wrt
+        .iter()
+        .map(|name| dp.tensors[name].grad(&grads).ok_or_else(|| Error::Backend(format!("no gradient reached `{name}`"))))
+        .collect::<Result<Vec<_>>>()?;
+    let out: TensorMap<f32> = wrt.iter().cloned().zip(read_many(gs).await?).collect();
     Ok((loss_value, correct as f64 / n as f64, out))
 }
 

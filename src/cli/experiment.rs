@@ -5,7 +5,7 @@
 //! pretrained model versus the same architecture from random initialisation.
 
 use foresight::criteria::{by_name, Progress, ScoreContext, ScoreOptions, Scores};
-use foresight::data::{check_fits, Dataset, Normalization, Split};
+use foresight::data::{check_fits, Dataset, Normalization};
 use foresight::finetune::{finetune, probe_accuracy, split_accuracy, FinetuneConfig};
 use foresight::mask::{make_masks, Scope, TensorMap};
 use foresight::{invalid, Error, Result, Vit};

@@ -9,7 +9,7 @@ use super::{Criterion, ScoreContext, ScoreFuture, Scores};
 use crate::error::{Error, Result};
 use crate::mask::{make_masks, TensorMap};
 use crate::model::{forward, DeviceParams};
-use crate::read::read_f32;
+use crate::read::{read_f32, read_many};
 use crate::vit::Params;
 use burn::prelude::*;
 
@@ -28,14 +28,12 @@ async fn flow_grad(ctx: &ScoreContext<'_>, params: &Params) -> Result<TensorMap<
     }
     let grads = r.div_scalar(r0.abs()).backward();
     crate::flops::record_backward(1);
-    let mut out = TensorMap::new();
-    for name in ctx.prunable() {
-        let g = dp.tensors[name]
-            .grad(&grads)
-            .ok_or_else(|| Error::Backend(format!("no gradient reached tensor `{name}`")))?;
-        out.insert(name.clone(), read_f32(g).await?);
-    }
-    Ok(out)
+    let gs = ctx
+        .prunable()
+        .iter()
+        .map(|name| dp.tensors[name].grad(&grads).ok_or_else(|| Error::Backend(format!("no gradient reached tensor `{name}`"))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ctx.prunable().iter().cloned().zip(read_many(gs).await?).collect())
 }
 
 impl Criterion for SynFlow {
