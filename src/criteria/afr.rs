@@ -4,7 +4,7 @@
 //! matrix and back-propagated as a constant cotangent. Task term: `s_T = |θ ⊙ ∇L|`.
 //! `s = s_K / Σ_P s_K + s_T / Σ_P s_T` — no hyper-parameter.
 
-use super::{abs_theta_times, mass_balanced, Criterion, ScoreContext, ScoreFuture};
+use super::{Info, abs_theta_times, mass_balanced, Criterion, ScoreContext, ScoreFuture};
 use crate::features::{block_features, nuclear_and_inv_sqrt};
 use crate::model::Forward;
 use burn::prelude::*;
@@ -15,17 +15,8 @@ const GRAM_REL_TOL: f64 = 1e-10;
 pub struct Afr;
 
 impl Criterion for Afr {
-    fn name(&self) -> &'static str {
-        "afr"
-    }
-    fn title(&self) -> &'static str {
-        "AFR"
-    }
-    fn idea(&self) -> &'static str {
-        "keep every layer's singular values and follow the task gradient"
-    }
-    fn uses_labels(&self) -> bool {
-        true
+    fn info(&self) -> Info {
+        Info { name: "afr", title: "AFR", idea: "keep every layer's singular values and follow the task gradient", uses_labels: true }
     }
     fn score<'a>(&'a self, ctx: &'a ScoreContext<'a>) -> ScoreFuture<'a> {
         Box::pin(async move {

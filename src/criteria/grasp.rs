@@ -4,7 +4,7 @@
 //! burn has no double backward, so `Hg` is a central finite difference of gradients along
 //! `ĝ = g/‖g‖`: `Hg ≈ ‖g‖ (∇L_T(θ + εĝ) − ∇L_T(θ − εĝ)) / (2ε)`, `ε = rel_eps · ‖θ_P‖`.
 
-use super::{Criterion, ScoreContext, ScoreFuture};
+use super::{Info, Criterion, ScoreContext, ScoreFuture};
 use crate::mask::TensorMap;
 use crate::vit::Params;
 
@@ -25,17 +25,8 @@ fn shifted(params: &Params, v: &TensorMap<f32>, step: f64) -> Params {
 }
 
 impl Criterion for Grasp {
-    fn name(&self) -> &'static str {
-        "grasp"
-    }
-    fn title(&self) -> &'static str {
-        "GraSP"
-    }
-    fn idea(&self) -> &'static str {
-        "keep weights whose removal would reduce gradient flow"
-    }
-    fn uses_labels(&self) -> bool {
-        true
+    fn info(&self) -> Info {
+        Info { name: "grasp", title: "GraSP", idea: "keep weights whose removal would reduce gradient flow", uses_labels: true }
     }
     fn score<'a>(&'a self, ctx: &'a ScoreContext<'a>) -> ScoreFuture<'a> {
         Box::pin(async move {

@@ -1,21 +1,12 @@
 //! Magnitude: `s = |θ|`. Data-free; the classic baseline (Han et al. 2015).
 
-use super::{Criterion, ScoreContext, ScoreFuture};
+use super::{Info, Criterion, ScoreContext, ScoreFuture};
 
 pub struct Magnitude;
 
 impl Criterion for Magnitude {
-    fn name(&self) -> &'static str {
-        "magnitude"
-    }
-    fn title(&self) -> &'static str {
-        "Magnitude"
-    }
-    fn idea(&self) -> &'static str {
-        "keep the largest weights"
-    }
-    fn uses_labels(&self) -> bool {
-        false
+    fn info(&self) -> Info {
+        Info { name: "magnitude", title: "Magnitude", idea: "keep the largest weights", uses_labels: false }
     }
     fn score<'a>(&'a self, ctx: &'a ScoreContext<'a>) -> ScoreFuture<'a> {
         Box::pin(async move {

@@ -53,18 +53,33 @@ pub type Scores = TensorMap<f32>;
 /// the browser it runs on one thread).
 pub type ScoreFuture<'a> = Pin<Box<dyn Future<Output = Result<Scores>> + 'a>>;
 
+/// What a criterion is called and what it does, for menus and tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Info {
+    /// Command-line name.
+    pub name: &'static str,
+    /// Name for humans.
+    pub title: &'static str,
+    /// One line on the idea.
+    pub idea: &'static str,
+    /// Whether the criterion reads the calibration labels.
+    pub uses_labels: bool,
+}
+
 /// A pruning criterion.
 pub trait Criterion {
-    /// Command-line name.
-    fn name(&self) -> &'static str;
-    /// Name for humans.
-    fn title(&self) -> &'static str;
-    /// One line on the idea.
-    fn idea(&self) -> &'static str;
-    /// Whether the criterion reads the calibration labels.
-    fn uses_labels(&self) -> bool;
+    /// Its name and idea.
+    fn info(&self) -> Info;
     /// Keep-scores for every tensor of `ctx.prunable()`.
     fn score<'a>(&'a self, ctx: &'a ScoreContext<'a>) -> ScoreFuture<'a>;
+    /// Command-line name.
+    fn name(&self) -> &'static str {
+        self.info().name
+    }
+    /// Name for humans.
+    fn title(&self) -> &'static str {
+        self.info().title
+    }
 }
 
 /// Knobs shared by the criteria.

@@ -3,7 +3,7 @@
 //! (labels unused), `s = |θ ⊙ ∇_θ R|`. Each block is normalised by its dense value so every
 //! block counts equally.
 
-use super::{abs_theta_times, Criterion, ScoreContext, ScoreFuture};
+use super::{Info, abs_theta_times, Criterion, ScoreContext, ScoreFuture};
 use crate::features::block_features;
 use crate::model::Forward;
 use burn::prelude::*;
@@ -11,17 +11,8 @@ use burn::prelude::*;
 pub struct ReFer;
 
 impl Criterion for ReFer {
-    fn name(&self) -> &'static str {
-        "refer"
-    }
-    fn title(&self) -> &'static str {
-        "ReFer"
-    }
-    fn idea(&self) -> &'static str {
-        "keep the weights that hold the size of each layer's features"
-    }
-    fn uses_labels(&self) -> bool {
-        false
+    fn info(&self) -> Info {
+        Info { name: "refer", title: "ReFer", idea: "keep the weights that hold the size of each layer's features", uses_labels: false }
     }
     fn score<'a>(&'a self, ctx: &'a ScoreContext<'a>) -> ScoreFuture<'a> {
         Box::pin(async move {

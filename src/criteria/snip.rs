@@ -1,22 +1,13 @@
 //! SNIP (Lee et al., ICLR 2019): `s = |θ ⊙ ∇_θ L|`, the sensitivity of the loss to a
 //! multiplicative mask at 1; `L` is the mean cross-entropy over the calibration batch.
 
-use super::{abs_theta_times, Criterion, ScoreContext, ScoreFuture};
+use super::{Info, abs_theta_times, Criterion, ScoreContext, ScoreFuture};
 
 pub struct Snip;
 
 impl Criterion for Snip {
-    fn name(&self) -> &'static str {
-        "snip"
-    }
-    fn title(&self) -> &'static str {
-        "SNIP"
-    }
-    fn idea(&self) -> &'static str {
-        "keep weights whose removal changes the loss most"
-    }
-    fn uses_labels(&self) -> bool {
-        true
+    fn info(&self) -> Info {
+        Info { name: "snip", title: "SNIP", idea: "keep weights whose removal changes the loss most", uses_labels: true }
     }
     fn score<'a>(&'a self, ctx: &'a ScoreContext<'a>) -> ScoreFuture<'a> {
         Box::pin(async move {

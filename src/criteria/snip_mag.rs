@@ -1,22 +1,13 @@
 //! SNIP-Mag (pretrained-aware SNIP, a reconstruction from the lab's description):
 //! `s = |θ⊙g| / Σ_P|θ⊙g| + α · θ² / Σ_P θ²`. `α = 0` is SNIP; `α → ∞` is Magnitude.
 
-use super::{abs_theta_times, mass_balanced, Criterion, ScoreContext, ScoreFuture, Scores};
+use super::{Info, abs_theta_times, mass_balanced, Criterion, ScoreContext, ScoreFuture, Scores};
 
 pub struct SnipMag;
 
 impl Criterion for SnipMag {
-    fn name(&self) -> &'static str {
-        "snip-mag"
-    }
-    fn title(&self) -> &'static str {
-        "SNIP-Mag"
-    }
-    fn idea(&self) -> &'static str {
-        "SNIP plus the pretrained magnitude, balanced by α"
-    }
-    fn uses_labels(&self) -> bool {
-        true
+    fn info(&self) -> Info {
+        Info { name: "snip-mag", title: "SNIP-Mag", idea: "SNIP plus the pretrained magnitude, balanced by α", uses_labels: true }
     }
     fn score<'a>(&'a self, ctx: &'a ScoreContext<'a>) -> ScoreFuture<'a> {
         Box::pin(async move {

@@ -5,7 +5,7 @@
 //! conservation argument does not hold: here SynFlow is a heuristic. `R` is divided by its own
 //! value before the backward pass (the ranking is scale-free) to avoid overflow in f32.
 
-use super::{Criterion, ScoreContext, ScoreFuture, Scores};
+use super::{Info, Criterion, ScoreContext, ScoreFuture, Scores};
 use crate::error::{Error, Result};
 use crate::mask::{make_masks, TensorMap};
 use crate::model::{forward, DeviceParams};
@@ -37,17 +37,8 @@ async fn flow_grad(ctx: &ScoreContext<'_>, params: &Params) -> Result<TensorMap<
 }
 
 impl Criterion for SynFlow {
-    fn name(&self) -> &'static str {
-        "synflow"
-    }
-    fn title(&self) -> &'static str {
-        "SynFlow"
-    }
-    fn idea(&self) -> &'static str {
-        "keep the paths that carry the most data-free synaptic flow"
-    }
-    fn uses_labels(&self) -> bool {
-        false
+    fn info(&self) -> Info {
+        Info { name: "synflow", title: "SynFlow", idea: "keep the paths that carry the most data-free synaptic flow", uses_labels: false }
     }
     fn score<'a>(&'a self, ctx: &'a ScoreContext<'a>) -> ScoreFuture<'a> {
         Box::pin(async move {

@@ -19,15 +19,10 @@ use yew::prelude::*;
 
 const MODEL_URL: &str = "static/models/vit-fmnist.safetensors";
 const SETS: [(&str, &str); 3] = [("mnist", "MNIST digits"), ("animal-mnist", "Animal-MNIST"), ("hiragana", "Hiragana")];
-const CRITERIA: [(&str, &str, &str); 7] = [
-    ("magnitude", "Magnitude", "keep the largest weights"),
-    ("snip", "SNIP", "keep weights whose removal changes the loss most"),
-    ("grasp", "GraSP", "keep weights that preserve gradient flow"),
-    ("synflow", "SynFlow", "data-free: keep the paths with most synaptic flow"),
-    ("snip-mag", "SNIP-Mag", "SNIP plus the pretrained magnitude (α)"),
-    ("refer", "ReFer", "keep what holds each layer's feature size"),
-    ("afr", "AFR", "keep each layer's singular values, follow the task"),
-];
+/// The engine's criteria, in registry order (names, titles and ideas come from there).
+fn criteria_info() -> Vec<foresight::criteria::Info> {
+    foresight::criteria::registry().iter().map(|c| c.info()).collect()
+}
 
 struct SetData {
     manifest: Manifest,
@@ -279,7 +274,7 @@ impl Component for App {
             thumb_cache: RefCell::new(HashMap::new()),
             selected: BTreeSet::new(),
             uploads: Vec::new(),
-            criteria: CRITERIA.iter().map(|c| c.0.to_string()).collect(),
+            criteria: criteria_info().iter().map(|c| c.name.to_string()).collect(),
             sparsity: 0.9,
             scope: "global".into(),
             alpha: 1.0,
@@ -464,7 +459,7 @@ impl Component for App {
                     self.message = Some("Still loading; run again in a moment.".into());
                     return true;
                 }
-                let order: Vec<String> = CRITERIA.iter().map(|c| c.0.to_string()).filter(|c| self.criteria.contains(c)).collect();
+                let order: Vec<String> = criteria_info().iter().map(|c| c.name.to_string()).filter(|c| self.criteria.contains(c)).collect();
                 let req = RunRequest {
                     set: self.set.clone(),
                     calib: self.selected.iter().copied().collect(),
@@ -615,20 +610,21 @@ impl App {
                 <button onclick={onremove} aria-label={format!("remove {}", u.name)}>{ "×" }</button>
             </div> }
         });
-        let crit = CRITERIA.iter().map(|(id, title, idea)| {
+        let crit = criteria_info().into_iter().map(|info| {
+            let (id, title, idea) = (info.name, info.title, info.idea);
             let id_s = id.to_string();
             let onchange = link.callback(move |_| Msg::ToggleCriterion(id_s.clone()));
             html! { <label class="crit"><span class="swatch" style={format!("background:{}", colour(id))}></span>
-                <input type="checkbox" checked={self.criteria.contains(*id)} {onchange} id={format!("crit-{id}")}/>
-                <b>{ *title }</b>{ format!(" — {idea}") }</label> }
+                <input type="checkbox" checked={self.criteria.contains(id)} {onchange} id={format!("crit-{id}")}/>
+                <b>{ title }</b>{ format!(" — {idea}") }</label> }
         });
         let presets = [0.8, 0.9, 0.95, 0.98].map(|q| {
             let onclick = link.callback(move |_| Msg::Sparsity(q));
             html! { <button class={classes!(((self.sparsity - q).abs() < 1e-9).then_some("on"))} {onclick}>{ format!("{:.0} %", q * 100.0) }</button> }
         });
         let n_sel = self.selected.len() + self.uploads.len();
-        let order = std::iter::once("dense").chain(CRITERIA.iter().map(|c| c.0));
-        let progress = order.filter_map(|c| self.progress.get_key_value(c)).map(|(c, (step, done, total))| {
+        let order: Vec<&str> = std::iter::once("dense").chain(criteria_info().into_iter().map(|c| c.name)).collect();
+        let progress = order.into_iter().filter_map(|c| self.progress.get_key_value(c)).map(|(c, (step, done, total))| {
             let r = self.results.iter().find(|r| &r.method == c);
             html! { <li>{ format!("{c}: {}", r.map(|r| format!("done in {:.1} s", r.seconds)).unwrap_or(format!("{step} {}/{}", done + 1, total.max(&1)))) }</li> }
         });

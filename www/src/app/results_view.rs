@@ -9,7 +9,7 @@ impl App {
     }
 
     fn methods(&self) -> Vec<&MethodResult> {
-        CRITERIA.iter().filter_map(|c| self.results.iter().find(|r| r.method == c.0)).collect()
+        criteria_info().iter().filter_map(|c| self.results.iter().find(|r| r.method == c.name)).collect()
     }
 
     pub(super) fn view_results(&self, ctx: &Context<Self>) -> Html {
