@@ -46,6 +46,9 @@ pub struct PretrainArgs {
     pub mlp_ratio: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Random shifts of up to this many pixels (0: none).
+    #[arg(long, default_value_t = 2)]
+    pub shift: usize,
     /// Write a checkpoint every this many steps (and at every epoch's end).
     #[arg(long, default_value_t = 100)]
     pub checkpoint_every: usize,
@@ -175,7 +178,7 @@ pub fn run(a: PretrainArgs) -> Result<()> {
         let mut rng = Rng::new(a.seed ^ (s.opt.step as u64).wrapping_mul(0xA24B_AED4_963E_E407));
         for i in (s.opt.step % per_epoch)..per_epoch {
             let idx = &order[i * a.batch..(i + 1) * a.batch];
-            let b = minibatch(&ds.train, idx, &norm, k, Some((2, true, &mut rng)))?;
+            let b = minibatch(&ds.train, idx, &norm, k, Some((a.shift, true, &mut rng)))?;
             let (loss, acc, g) = pollster::block_on(loss_and_grad(&s.model, &b, &device, &names, tc.label_smoothing))?;
             let lr = tc.lr_at(s.opt.step);
             s.opt.update(&tc, &mut s.model.params, &g, lr, None);
@@ -223,7 +226,7 @@ pub fn run(a: PretrainArgs) -> Result<()> {
         "epochs": a.epochs, "steps": tc.total_steps, "batch": a.batch, "seconds": s.seconds.round(),
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "test_accuracy_f32": acc32, "test_accuracy_stored": if half { acc16 } else { acc32 },
-        "stored_as": if half { "f16" } else { "f32" }, "augmentation": "random shift ±2 px, horizontal flip",
+        "stored_as": if half { "f16" } else { "f32" }, "augmentation": format!("random shift ±{} px, horizontal flip", a.shift),
         "optimizer": tc, "seed": a.seed, "params": cfg.num_params(),
     });
     out.metadata.insert(Normalization::KEY.into(), serde_json::to_string(&norm).unwrap_or_default());
