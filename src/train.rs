@@ -104,16 +104,18 @@ pub async fn loss_and_grad(
     let logits = fw.logits.ok_or_else(|| crate::invalid!("training needs a model with a head"))?;
     let target = batch.one_hot(0, n, k, &device).mul_scalar(1.0 - smoothing).add_scalar(smoothing / k as f64);
     let loss = (log_softmax(logits.clone(), 1) * target).sum().neg().div_scalar(n as f64);
-    let pred = read_f32(logits.detach()).await?;
-    let correct = (0..n).filter(|&i| argmax(&pred[i * k..(i + 1) * k]) == batch.labels[i] as usize).count();
-    let loss_value = read_f32(loss.clone().detach()).await?[0] as f64;
-    let grads = loss.backward();
+    let grads = loss.clone().backward();
     crate::flops::record_backward(n);
-    let gs = wrt
-        .iter()
-        .map(|name| dp.tensors[name].grad(&grads).ok_or_else(|| Error::Backend(format!("no gradient reached `{name}`"))))
-        .collect::<Result<Vec<_>>>()?;
-    let out: TensorMap<f32> = wrt.iter().cloned().zip(read_many(gs).await?).collect();
+    // Loss, logits and every gradient come back in one transfer.
+    let mut reads = vec![loss.detach().reshape([1]), logits.detach().reshape([n * k])];
+    for name in wrt {
+        reads.push(dp.tensors[name].grad(&grads).ok_or_else(|| Error::Backend(format!("no gradient reached `{name}`")))?);
+    }
+    let mut host = read_many(reads).await?.into_iter();
+    let loss_value = host.next().expect("loss was read")[0] as f64;
+    let pred = host.next().expect("logits were read");
+    let correct = (0..n).filter(|&i| argmax(&pred[i * k..(i + 1) * k]) == batch.labels[i] as usize).count();
+    let out: TensorMap<f32> = wrt.iter().cloned().zip(host).collect();
     Ok((loss_value, correct as f64 / n as f64, out))
 }
 

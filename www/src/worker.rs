@@ -139,14 +139,10 @@ async fn run(r: RunRequest) -> Result<()> {
     let norm = Normalization::from_model(&model)?;
     let model = model.with_new_head(classes, r.seed)?;
     // Calibration: chosen train images plus the user's uploads.
-    let mut calib_split = Split { image: train.image, images: Vec::new(), labels: Vec::new() };
-    for &i in &r.calib {
-        if i >= train.len() {
-            return Err(invalid!("image {i} is not in the training split"));
-        }
-        calib_split.images.extend_from_slice(train.pixels(i));
-        calib_split.labels.push(train.labels[i]);
+    if let Some(i) = r.calib.iter().find(|&&i| i >= train.len()) {
+        return Err(invalid!("image {i} is not in the training split"));
     }
+    let mut calib_split = train.subset(&r.calib);
     let per = train.image.iter().product::<usize>();
     for u in &r.uploads {
         if u.pixels.len() != per || u.label >= classes {
