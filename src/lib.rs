@@ -13,6 +13,7 @@ pub mod config;
 pub mod data;
 pub mod criteria;
 pub mod error;
+pub mod export;
 pub mod features;
 pub mod finetune;
 pub mod flops;

@@ -8,7 +8,6 @@ use foresight::backend::{device, Backend};
 use foresight::finetune::FinetuneConfig;
 use foresight::criteria::{by_name, Progress, ScoreContext, ScoreOptions};
 use foresight::mask::{keep_count, make_masks, Scope};
-use foresight::tensorfile::{Entry, TensorFile};
 use foresight::{Calibration, Error, Result, Vit};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,6 +62,9 @@ enum Command {
         /// Prune the head as well.
         #[arg(long)]
         include_head: bool,
+        /// SynFlow's pruning rounds (with --sparsity; 1 = a single, non-iterative SynFlow score).
+        #[arg(long, default_value_t = 100)]
+        synflow_rounds: usize,
         /// Output .safetensors: keep-scores under the timm names, masks as `<name>.mask`.
         #[arg(long)]
         out: PathBuf,
@@ -153,32 +155,26 @@ fn write_out(path: Option<&Path>, text: &str) -> Result<()> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Score { m, criterion, alpha, sparsity, scope, seed, include_head, out } => {
+        Command::Score { m, criterion, alpha, sparsity, scope, seed, include_head, synflow_rounds, out } => {
             let crit = by_name(&criterion)?;
             let scope: Scope = scope.parse()?;
             let (model, calib, dev) = load(&m)?;
             let model = model.with_head(calib.num_classes, seed)?;
-            let options = ScoreOptions { alpha, sparsity, scope, include_head, batch: m.batch, ..Default::default() };
+            let options = ScoreOptions { alpha, sparsity, scope, include_head, batch: m.batch, synflow_rounds, ..Default::default() };
             let ctx = ScoreContext::new(&model, &calib, dev, options.clone(), &print_progress)?;
             let t0 = std::time::Instant::now();
             let scores = pollster::block_on(crit.score(&ctx))?;
             eprintln!("\r{criterion}: scored {} tensors in {:.2} s", scores.len(), t0.elapsed().as_secs_f64());
-            let mut f = TensorFile::default();
-            for name in ctx.prunable() {
-                let shape = model.params[name].shape.clone();
-                f.tensors.insert(name.clone(), Entry::f32(shape, scores[name].clone()));
-            }
-            if let Some(q) = sparsity {
-                let masks = make_masks(&scores, ctx.prunable(), q, scope)?;
-                let total: usize = masks.values().map(|v| v.len()).sum();
-                eprintln!("kept {} of {total} weights (target {})", masks.values().flatten().filter(|&&k| k != 0).count(), keep_count(total, q));
-                for (name, mask) in masks {
-                    let shape = model.params[&name].shape.clone();
-                    f.tensors.insert(format!("{name}.mask"), Entry::u8(shape, mask));
+            let masks = match sparsity {
+                Some(q) => {
+                    let masks = make_masks(&scores, ctx.prunable(), q, scope)?;
+                    let total: usize = masks.values().map(|v| v.len()).sum();
+                    eprintln!("kept {} of {total} weights (target {})", masks.values().flatten().filter(|&&k| k != 0).count(), keep_count(total, q));
+                    Some(masks)
                 }
-            }
-            f.metadata.insert("criterion".into(), criterion);
-            f.metadata.insert("options".into(), serde_json::to_string(&options).unwrap_or_default());
+                None => None,
+            };
+            let f = foresight::export::score_file(&model, ctx.prunable(), &scores, masks.as_ref(), &criterion, &options)?;
             f.write(&out, false)
         }
         Command::Analyze { m, masks, out } => {
