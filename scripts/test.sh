@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test: sets the machine up (scripts/setup.sh), then
 #   1. native tests on burn's CPU backend and on wgpu (Vulkan via Mesa lavapipe);
-#   2. the engine compiled to wasm32, in headless Chromium, on the CPU backend and on WebGPU.
+#   2. the engine compiled to wasm32, in headless Chromium, on the CPU backend and on WebGPU;
+#   3. the page end to end in headless Chromium (scripts/e2e.sh): a full run on the CPU backend
+#      compared with the native CLI built in step 1, bad input, a lost WebGPU device, the CSP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,4 +18,7 @@ echo "== wasm tests in headless Chromium (CPU and WebGPU)"
 export CHROMEDRIVER=/usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT=600
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-cargo test --target wasm32-unknown-unknown --no-default-features --features wgpu --test web
+cargo test --target wasm32-unknown-unknown -p foresight-web --test web
+
+echo "== the page end to end in headless Chromium"
+bash scripts/e2e.sh

@@ -1,10 +1,16 @@
 // End-to-end tests of the built page (dist/) in Debian's headless Chromium.
 //   node --test tests/e2e/       (scripts/e2e.sh builds the page first)
-// BACKENDS=cpu limits the backends (default: webgpu,cpu). Screenshots go to $SHOTS (default /tmp).
+// The full run (dense + seven criteria at 90 % on 100 images, every chart, compared with the
+// native CLI) runs on the backends in BACKENDS (default: cpu). On Chromium's software WebGPU
+// adapter (SwiftShader) that run takes far longer than CI allows (the dense model's analysis and
+// probe alone took 709 s here), so BACKENDS=webgpu,cpu is opt-in; WebGPU is still started, run
+// and lost in CI by the lost-device test, and checked against the CPU by tests/web.rs.
+// Screenshots go to $SHOTS (default /tmp).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -14,7 +20,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const port = 8300 + Math.floor(Math.random() * 500);
 const base = `http://127.0.0.1:${port}/`;
 const shots = process.env.SHOTS || tmpdir();
-const backends = (process.env.BACKENDS || 'webgpu,cpu').split(',');
+const backends = (process.env.BACKENDS || 'cpu').split(',');
 const FLAGS = ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 let server, browser;
@@ -41,9 +47,79 @@ async function open(query = '') {
 }
 
 async function ready(page, backend) {
-  await page.waitForSelector(`#backend[data-backend="${backend}"]`, { timeout: 60000 });
-  await page.waitForFunction(() => document.querySelector('#selection-count')?.textContent.startsWith('100'), null, { timeout: 60000 });
-  await page.waitForSelector('#model-card', { timeout: 60000 });
+  await page.waitForSelector(`#backend[data-backend="${backend}"]`, { timeout: 180000 });
+  await page.waitForFunction(() => document.querySelector('#selection-count')?.textContent.startsWith('100'), null, { timeout: 180000 });
+  await page.waitForSelector('#model-card', { timeout: 180000 });
+}
+
+// The native command line the page is compared with (built by `cargo test`, scripts/test.sh).
+const cli = process.env.FORESIGHT_BIN || join(root, 'target', 'debug', 'foresight');
+const CRITERIA = ['magnitude', 'snip', 'grasp', 'synflow', 'snip-mag', 'refer', 'afr'];
+
+/** Tensors of a .safetensors file: name → { dtype, shape, data (Float32Array | Uint8Array) }. */
+function readSafetensors(path) {
+  const buf = readFileSync(path);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  const out = {};
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const [a, b] = t.data_offsets;
+    const bytes = new Uint8Array(buf.buffer.slice(buf.byteOffset + 8 + n + a, buf.byteOffset + 8 + n + b));
+    if (t.dtype === 'F32') out[name] = { ...t, data: new Float32Array(bytes.buffer) };
+    else if (t.dtype === 'U8') out[name] = { ...t, data: bytes };
+    else throw new Error(`${path}: ${name} has dtype ${t.dtype}`);
+  }
+  return out;
+}
+
+/** Saves what clicking `selector` downloads into `dir`; returns the path. */
+async function download(page, selector, dir) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  const path = join(dir, dl.suggestedFilename());
+  await dl.saveAs(path);
+  return path;
+}
+
+/**
+ * Downloads the run's model, calibration batch and every method's score file from the page,
+ * scores the same files with `foresight score` natively (CPU), and compares. Returns, per
+ * criterion, { identical (scores bit for bit), maxRel (max |Δ| / max |s|), iou, flipped }.
+ */
+async function compareWithCli(page, dir, criteria = CRITERIA, rounds = 100) {
+  assert.ok(existsSync(cli), `the native CLI ${cli} is missing: run cargo test (or set FORESIGHT_BIN) first`);
+  const model = await download(page, '#export-model', dir);
+  const calib = await download(page, '#export-calib', dir);
+  const out = {};
+  for (const c of criteria) {
+    const fromPage = readSafetensors(await download(page, `#export-${c}`, dir));
+    const native = join(dir, `native-${c}.safetensors`);
+    const r = spawnSync(cli, ['score', '--model', model, '--calib', calib, '--criterion', c, '--sparsity', '0.9', '--scope', 'global', '--alpha', '1', '--synflow-rounds', String(rounds), '--out', native], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `foresight score --criterion ${c} failed: ${r.stderr}`);
+    const fromCli = readSafetensors(native);
+    let identical = true, maxAbs = 0, maxRef = 0, both = 0, either = 0, flipped = 0;
+    for (const [name, t] of Object.entries(fromCli)) {
+      const p = fromPage[name];
+      assert.ok(p, `${c}: the page's file has no ${name}`);
+      assert.deepEqual(p.shape, t.shape, `${c}: ${name} shape`);
+      if (name.endsWith('.mask')) {
+        for (let i = 0; i < t.data.length; i++) {
+          if (t.data[i] && p.data[i]) both++;
+          if (t.data[i] || p.data[i]) either++;
+          if (t.data[i] !== p.data[i]) flipped++;
+        }
+      } else {
+        const a = new Uint32Array(t.data.buffer), b = new Uint32Array(p.data.buffer);
+        for (let i = 0; i < a.length; i++) {
+          if (a[i] !== b[i]) identical = false;
+          maxAbs = Math.max(maxAbs, Math.abs(t.data[i] - p.data[i]));
+          maxRef = Math.max(maxRef, Math.abs(t.data[i]));
+        }
+      }
+    }
+    out[c] = { identical, maxRel: maxAbs / (maxRef || 1), iou: both / (either || 1), flipped };
+  }
+  return out;
 }
 
 const finite = (s) => s.split(/[ ,]/).filter((x) => x.length).every((x) => Number.isFinite(Number(x)));
@@ -74,6 +150,24 @@ for (const backend of backends) {
     const canvas = await page.$eval('#heat-canvas', (c) => [c.width, c.height]);
     assert.ok(canvas[0] > 0 && canvas[1] > 0);
     await page.screenshot({ path: join(shots, `foresight-${backend}.png`), fullPage: true });
+    // The page's scores and masks against `foresight score` on the same model, images and settings.
+    // SynFlow's 100-round iteration amplifies float rounding chaotically (docs/criteria.md): its
+    // full mask is reported, and SynFlow is checked on one round in a second run below.
+    const dir = mkdtempSync(join(tmpdir(), 'foresight-cmp-'));
+    const report = (c, r) => console.log(`${backend} vs native CLI, ${c}: scores ${r.identical ? 'bit for bit equal' : `differ, max rel. ${r.maxRel.toExponential(2)}`}; mask IoU ${r.iou.toFixed(5)} (${r.flipped} weights differ)`);
+    const bound = backend === 'cpu' ? 0.999 : 0.99;
+    for (const [c, r] of Object.entries(await compareWithCli(page, dir))) {
+      report(c, r);
+      if (c !== 'synflow') assert.ok(r.iou >= bound, `${backend}: ${c} mask IoU ${r.iou} with the CLI`);
+    }
+    for (const c of CRITERIA.filter((c) => c !== 'synflow')) await page.uncheck('#crit-' + c);
+    await page.fill('#synflow-rounds', '1');
+    await page.press('#synflow-rounds', 'Tab');
+    await page.click('#run');
+    await page.waitForSelector('#total-time', { timeout: 600000 });
+    const one = (await compareWithCli(page, dir, ['synflow'], 1)).synflow;
+    report('synflow (1 round)', one);
+    assert.ok(one.iou >= bound, `${backend}: one-round SynFlow mask IoU ${one.iou} with the CLI`);
     assert.deepEqual(problems, []);
     await ctx.close();
   });
@@ -112,6 +206,22 @@ test('bad input: non-image, huge image, zero images, cancel — clear messages, 
   await page.click('#run');
   await page.waitForSelector('#total-time', { timeout: 300000 });
   assert.equal(await page.$$eval('#summary tbody tr', (t) => t.length), 2);
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test('a lost GPU device: a clear message, the page switches to the CPU backend and keeps working', { timeout: 600000}, async () => {
+  // worker.js destroys its GPUDevice 2 s into the run: the same `lost` path as a real loss.
+  const { page, ctx, problems } = await open('?lose-gpu-after=2000');
+  await ready(page, 'webgpu');
+  for (const c of ['magnitude', 'grasp', 'synflow', 'snip-mag', 'refer', 'afr']) await page.uncheck('#crit-' + c);
+  await page.click('#run');
+  await page.waitForFunction(() => document.querySelector('#message')?.textContent.includes('GPU device was lost'), null, { timeout: 300000 });
+  console.log('lost device: ' + await page.textContent('#message'));
+  await page.waitForSelector('#backend[data-backend="cpu"]', { timeout: 120000 });
+  await page.click('#run');
+  await page.waitForSelector('#total-time', { timeout: 300000 });
+  assert.equal(await page.$$eval('#summary tbody tr', (t) => t.length), 2, 'dense + SNIP after the switch');
   assert.deepEqual(problems, []);
   await ctx.close();
 });

@@ -56,6 +56,7 @@ pub enum Msg {
     Sparsity(f64),
     Scope(String),
     Alpha(f64),
+    SynflowRounds(usize),
     Seed(u64),
     PerClass(usize),
     Run,
@@ -85,12 +86,15 @@ pub struct App {
     sparsity: f64,
     scope: String,
     alpha: f64,
+    synflow_rounds: usize,
     seed: u64,
     per_class: usize,
     running: bool,
     run_started: f64,
     progress: BTreeMap<String, (String, usize, usize)>,
     results: Vec<MethodResult>,
+    /// The last run's model (with its new head) and calibration batch, as safetensors files.
+    run_inputs: Option<(Rc<Vec<u8>>, Rc<Vec<u8>>)>,
     total_seconds: Option<f64>,
     message: Option<String>,
     heat_method: String,
@@ -180,7 +184,12 @@ impl App {
         self.worker_sets.clear();
         let opts = web_sys::WorkerOptions::new();
         opts.set_type(web_sys::WorkerType::Module);
-        let worker = match Worker::new_with_options("./worker.js", &opts) {
+        // Fault injection for the tests: `?lose-gpu-after=MS` (see worker.js).
+        let script = match url_param("lose-gpu-after") {
+            Some(ms) if ms.parse::<u32>().is_ok() => format!("./worker.js?lose-gpu-after={ms}"),
+            _ => "./worker.js".to_string(),
+        };
+        let worker = match Worker::new_with_options(&script, &opts) {
             Ok(w) => w,
             Err(_) => {
                 self.message = Some("This browser cannot start a web worker; the page cannot compute.".into());
@@ -278,12 +287,14 @@ impl Component for App {
             sparsity: 0.9,
             scope: "global".into(),
             alpha: 1.0,
+            synflow_rounds: 100,
             seed: 0,
             per_class: 10,
             running: false,
             run_started: 0.0,
             progress: BTreeMap::new(),
             results: Vec::new(),
+            run_inputs: None,
             total_seconds: None,
             message: None,
             heat_method: String::new(),
@@ -343,6 +354,19 @@ impl Component for App {
                     }
                 }
                 Ok(Response::SetLoaded { .. }) => {}
+                Ok(Response::RunInputs { model, calib }) => self.run_inputs = Some((Rc::new(model.into_vec()), Rc::new(calib.into_vec()))),
+                Ok(Response::GpuLost { reason, message }) => {
+                    // A lost device cannot be trusted again this session: go on on the CPU.
+                    let was_running = std::mem::replace(&mut self.running, false);
+                    self._ticker = None;
+                    self.force_cpu = true;
+                    self.message = Some(format!(
+                        "The GPU device was lost ({reason}{}). {}Foresight switched to the CPU backend; earlier results are kept.",
+                        if message.is_empty() { String::new() } else { format!(": {message}") },
+                        if was_running { "The run stopped. " } else { "" }
+                    ));
+                    self.start_worker(ctx);
+                }
                 Ok(Response::Progress { criterion, step, done, total }) => {
                     self.progress.insert(criterion, (step, done, total));
                 }
@@ -384,6 +408,7 @@ impl Component for App {
                     self.selected.clear();
                     self.uploads.clear();
                     self.results.clear();
+                    self.run_inputs = None;
                     if let Some(s) = self.sets.get(&name) {
                         self.selected = s.train.k_per_class(self.per_class, s.manifest.classes.len(), self.seed).into_iter().collect();
                     }
@@ -442,6 +467,7 @@ impl Component for App {
             Msg::Sparsity(q) => self.sparsity = q,
             Msg::Scope(s) => self.scope = s,
             Msg::Alpha(a) => self.alpha = a,
+            Msg::SynflowRounds(n) => self.synflow_rounds = n.clamp(1, 1000),
             Msg::Seed(s) => self.seed = s,
             Msg::PerClass(k) => self.per_class = k,
             Msg::Run => {
@@ -468,11 +494,13 @@ impl Component for App {
                     sparsity: self.sparsity,
                     scope: self.scope.clone(),
                     alpha: self.alpha,
+                    synflow_rounds: self.synflow_rounds,
                     seed: self.seed,
                     probe_per_class: 50,
                     probe_test: 500,
                 };
                 self.results.clear();
+                self.run_inputs = None;
                 self.progress.clear();
                 self.total_seconds = None;
                 self.running = true;
@@ -655,6 +683,8 @@ impl App {
             { for crit }
             <label>{ "α (SNIP-Mag) " }<input type="number" step="0.1" min="0" value={self.alpha.to_string()} id="alpha"
               onchange={link.callback(|e: Event| Msg::Alpha(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(1.0)))}/></label>
+            <label title="SynFlow prunes in this many rounds (exponential schedule); 1 = a single score">{ "SynFlow rounds " }<input type="number" step="1" min="1" max="1000" value={self.synflow_rounds.to_string()} id="synflow-rounds"
+              onchange={link.callback(|e: Event| Msg::SynflowRounds(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(100)))}/></label>
             <h2>{ "4. Sparsity " }<span id="sparsity-value">{ format!("{:.1} %", self.sparsity * 100.0) }</span></h2>
             <input type="range" min="0.5" max="0.99" step="0.01" value={self.sparsity.to_string()} id="sparsity" aria-label="sparsity"
               oninput={link.callback(|e: InputEvent| Msg::Sparsity(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0.9)))}/>

@@ -33,6 +33,8 @@ pub struct RunRequest {
     pub sparsity: f64,
     pub scope: String,
     pub alpha: f64,
+    /// SynFlow's pruning rounds.
+    pub synflow_rounds: usize,
     pub seed: u64,
     /// Train images per class the probe is fitted on, and test images it is scored on.
     pub probe_per_class: usize,
@@ -46,10 +48,15 @@ pub enum Response {
     Ready { backend: String, note: Option<String> },
     ModelLoaded { card: ModelCard },
     SetLoaded { name: String },
+    /// What a run scores with, as files `foresight score` reads: the model with the run's new
+    /// head (`--model`) and the normalised calibration batch (`--calib`).
+    RunInputs { model: ByteBuf, calib: ByteBuf },
     Progress { criterion: String, step: String, done: usize, total: usize },
     Method(MethodResult),
     Done { seconds: f64 },
     Error { message: String },
+    /// Sent by worker.js when WebGPU reports the device lost (`GPUDevice.lost`).
+    GpuLost { reason: String, message: String },
 }
 
 /// The model card shown in the header.
@@ -80,4 +87,6 @@ pub struct MethodResult {
     pub probe_accuracy: f64,
     /// Masks by timm name (empty for the dense model).
     pub masks: Vec<(String, ByteBuf)>,
+    /// The scores and masks as a `foresight score` output file (empty for the dense model).
+    pub score_file: ByteBuf,
 }

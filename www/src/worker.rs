@@ -6,6 +6,7 @@ use burn::prelude::Device;
 use foresight::analysis::{analyze, apply_masks};
 use foresight::backend::{device_async, Backend};
 use foresight::criteria::{by_name, Progress, ScoreContext, ScoreOptions};
+use foresight::export::score_file;
 use foresight::data::{check_fits, Manifest, Normalization, Split};
 use foresight::finetune::probe_accuracy;
 use foresight::mask::{make_masks, Scope};
@@ -153,6 +154,10 @@ async fn run(r: RunRequest) -> Result<()> {
     }
     let all: Vec<usize> = (0..calib_split.len()).collect();
     let calib = calib_split.batch(&all, &norm, classes)?;
+    post(&Response::RunInputs {
+        model: ByteBuf::from(model.to_file()?.to_bytes(false)?),
+        calib: ByteBuf::from(calib.to_file().to_bytes(false)?),
+    });
     let probe_train = train.subset(&train.k_per_class(r.probe_per_class, classes, 1234));
     let probe_test = test.subset(&(0..r.probe_test.min(test.len())).collect::<Vec<_>>());
     let names = model.config.prunable(false);
@@ -174,6 +179,7 @@ async fn run(r: RunRequest) -> Result<()> {
         blocks,
         probe_accuracy: acc,
         masks: vec![],
+        score_file: ByteBuf::new(),
     }));
 
     for name in &r.criteria {
@@ -183,11 +189,12 @@ async fn run(r: RunRequest) -> Result<()> {
             progress(p.criterion, p.step, p.done, p.total);
             true
         };
-        let options = ScoreOptions { alpha: r.alpha, sparsity: Some(r.sparsity), scope, ..Default::default() };
-        let ctx = ScoreContext::new(&model, &calib, device.clone(), options, &report)?;
+        let options = ScoreOptions { alpha: r.alpha, sparsity: Some(r.sparsity), scope, synflow_rounds: r.synflow_rounds, ..Default::default() };
+        let ctx = ScoreContext::new(&model, &calib, device.clone(), options.clone(), &report)?;
         let scores = crit.score(&ctx).await?;
         let masks = make_masks(&scores, &names, r.sparsity, scope)?;
         let seconds = now() - t0;
+        let score_file = score_file(&model, &names, &scores, Some(&masks), name, &options)?.to_bytes(false)?;
         let pruned = apply_masks(&model, &masks)?;
         progress(name, "features", 0, 1);
         let blocks = analyze(&pruned, &calib, &device, 32, &mut |_, _| true).await?;
@@ -207,6 +214,7 @@ async fn run(r: RunRequest) -> Result<()> {
             blocks,
             probe_accuracy: acc,
             masks: masks.into_iter().map(|(n, m)| (n, ByteBuf::from(m))).collect(),
+            score_file: ByteBuf::from(score_file),
         }));
     }
     post(&Response::Done { seconds: now() - t_all });

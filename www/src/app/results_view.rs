@@ -24,6 +24,7 @@ impl App {
               { self.view_spectra() }
               { self.view_iou() }
               { self.view_heat(ctx) }
+              { self.view_downloads() }
             </>
         }
     }
@@ -212,4 +213,53 @@ impl App {
 /// (rows, cols) of a prunable matrix as drawn (the patch embedding flattened to D × C·P·P).
 fn shape_of(name: &str, card: Option<&ModelCard>) -> Option<(usize, usize)> {
     card?.matrices.iter().find(|m| m.0 == name).map(|m| (m.1, m.2))
+}
+
+impl App {
+    /// Files to reproduce the run with `foresight score`, and each method's scores and masks.
+    fn view_downloads(&self) -> Html {
+        let set = self.set.clone();
+        let inputs = self.run_inputs.clone().map(|(model, calib)| {
+            let (s1, s2) = (set.clone(), set.clone());
+            html! { <>
+                <button id="export-model" onclick={move |_| download(&format!("foresight-model-{s1}.safetensors"), &model)}>{ "model with head" }</button>
+                <button id="export-calib" onclick={move |_| download(&format!("foresight-calib-{s2}.safetensors"), &calib)}>{ "calibration batch" }</button>
+            </> }
+        });
+        let methods = self.methods().into_iter().map(|r| {
+            let bytes = Rc::new(r.score_file.to_vec());
+            let file = format!("foresight-scores-{}-{}.safetensors", r.method, set);
+            html! { <button id={format!("export-{}", r.method)} onclick={move |_| download(&file, &bytes)}>{ r.method.clone() }</button> }
+        });
+        html! {
+            <div class="panel" id="downloads">
+              <h3>{ "Downloads" }</h3>
+              <p class="caption">{ "Safetensors files with timm names. Scores and masks are laid out as `foresight score --out` writes them (scores under each weight's name, the mask as <name>.mask, 1 = kept); the model and calibration batch reproduce the run: foresight score --model foresight-model-SET.safetensors --calib foresight-calib-SET.safetensors --criterion NAME --sparsity Q --scope SCOPE --alpha A." }</p>
+              <div class="buttons">{ for inputs }{ for methods }</div>
+            </div>
+        }
+    }
+}
+
+/// Hands `bytes` to the browser as a download named `name` (a blob URL; nothing leaves the tab).
+fn download(name: &str, bytes: &[u8]) {
+    let go = || -> Option<()> {
+        let array = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+        let opts = web_sys::BlobPropertyBag::new();
+        opts.set_type("application/octet-stream");
+        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&array, &opts).ok()?;
+        let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
+        let a: web_sys::HtmlAnchorElement = web_sys::window()?.document()?.create_element("a").ok()?.dyn_into().ok()?;
+        a.set_href(&url);
+        a.set_download(name);
+        a.click();
+        // The download starts asynchronously: free the URL a minute later, not now.
+        let revoke = Closure::once_into_js(move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        });
+        web_sys::window()?.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000).ok().map(|_| ())
+    };
+    if go().is_none() {
+        web_sys::console::error_1(&format!("could not offer {name} for download").into());
+    }
 }
