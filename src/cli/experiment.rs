@@ -229,7 +229,8 @@ pub fn report(results: &Path, drift: &Path) -> Result<String> {
                             Some(v) => {
                                 let xs: Vec<f64> = v.iter().map(|p| if pick == 1 { p.1 } else { p.0 } * 100.0).collect();
                                 let (mu, sd) = mean_sd(&xs);
-                                format!("{mu:.2} ± {sd:.2}")
+                                // One seed has no spread to show: say so rather than print ± 0.
+                                if xs.len() > 1 { format!("{mu:.2} ± {sd:.2}") } else { format!("{mu:.2} (1 seed)") }
                             }
                             None => "–".into(),
                         }
