@@ -63,6 +63,8 @@ pub enum Msg {
     Cancel,
     UseCpu(bool),
     HeatMethod(String),
+    /// `model`, `calib` or a method name (see view_downloads).
+    Download(String),
     HeatTensor(String),
     Tick,
 }
@@ -94,7 +96,7 @@ pub struct App {
     progress: BTreeMap<String, (String, usize, usize)>,
     results: Vec<MethodResult>,
     /// The last run's model (with its new head) and calibration batch, as safetensors files.
-    run_inputs: Option<(Rc<Vec<u8>>, Rc<Vec<u8>>)>,
+    run_inputs: Option<(Vec<u8>, Vec<u8>)>,
     total_seconds: Option<f64>,
     message: Option<String>,
     heat_method: String,
@@ -354,7 +356,7 @@ impl Component for App {
                     }
                 }
                 Ok(Response::SetLoaded { .. }) => {}
-                Ok(Response::RunInputs { model, calib }) => self.run_inputs = Some((Rc::new(model.into_vec()), Rc::new(calib.into_vec()))),
+                Ok(Response::RunInputs { model, calib }) => self.run_inputs = Some((model.into_vec(), calib.into_vec())),
                 Ok(Response::GpuLost { reason, message }) => {
                     // A lost device cannot be trusted again this session: go on on the CPU.
                     let was_running = std::mem::replace(&mut self.running, false);
@@ -526,6 +528,7 @@ impl Component for App {
                 }
             }
             Msg::HeatMethod(m) => self.heat_method = m,
+            Msg::Download(what) => self.download(&what),
             Msg::HeatTensor(t) => self.heat_tensor = t,
             Msg::Tick => {}
         }

@@ -24,7 +24,7 @@ impl App {
               { self.view_spectra() }
               { self.view_iou() }
               { self.view_heat(ctx) }
-              { self.view_downloads() }
+              { self.view_downloads(ctx) }
             </>
         }
     }
@@ -217,20 +217,16 @@ fn shape_of(name: &str, card: Option<&ModelCard>) -> Option<(usize, usize)> {
 
 impl App {
     /// Files to reproduce the run with `foresight score`, and each method's scores and masks.
-    fn view_downloads(&self) -> Html {
-        let set = self.set.clone();
-        let inputs = self.run_inputs.clone().map(|(model, calib)| {
-            let (s1, s2) = (set.clone(), set.clone());
-            html! { <>
-                <button id="export-model" onclick={move |_| download(&format!("foresight-model-{s1}.safetensors"), &model)}>{ "model with head" }</button>
-                <button id="export-calib" onclick={move |_| download(&format!("foresight-calib-{s2}.safetensors"), &calib)}>{ "calibration batch" }</button>
-            </> }
-        });
-        let methods = self.methods().into_iter().map(|r| {
-            let bytes = Rc::new(r.score_file.to_vec());
-            let file = format!("foresight-scores-{}-{}.safetensors", r.method, set);
-            html! { <button id={format!("export-{}", r.method)} onclick={move |_| download(&file, &bytes)}>{ r.method.clone() }</button> }
-        });
+    /// The buttons name what to download; the bytes are looked up only when one is clicked.
+    fn view_downloads(&self, ctx: &Context<Self>) -> Html {
+        let button = |id: String, what: String, label: String| {
+            html! { <button id={id} onclick={ctx.link().callback(move |_| Msg::Download(what.clone()))}>{ label }</button> }
+        };
+        let inputs = self.run_inputs.is_some().then(|| html! { <>
+            { button("export-model".into(), "model".into(), "model with head".into()) }
+            { button("export-calib".into(), "calib".into(), "calibration batch".into()) }
+        </> });
+        let methods = self.methods().into_iter().map(|r| button(format!("export-{}", r.method), r.method.clone(), r.method.clone()));
         html! {
             <div class="panel" id="downloads">
               <h3>{ "Downloads" }</h3>
@@ -239,27 +235,39 @@ impl App {
             </div>
         }
     }
+
+    /// Offers one download: `model`, `calib` or a method's score file. Errors go to the message line.
+    pub(super) fn download(&mut self, what: &str) {
+        let set = &self.set;
+        let file = match (what, &self.run_inputs) {
+            ("model", Some((model, _))) => Some((format!("foresight-model-{set}.safetensors"), model.as_slice())),
+            ("calib", Some((_, calib))) => Some((format!("foresight-calib-{set}.safetensors"), calib.as_slice())),
+            _ => self.results.iter().find(|r| r.method == what && r.method != "dense").map(|r| (format!("foresight-scores-{what}-{set}.safetensors"), r.score_file.as_slice())),
+        };
+        let outcome = match file {
+            Some((name, bytes)) => offer(&name, bytes).ok_or_else(|| format!("The browser refused to offer {name} for download.")),
+            None => Err(format!("Nothing to download for `{what}`: run first.")),
+        };
+        if let Err(m) = outcome {
+            self.message = Some(m);
+        }
+    }
 }
 
 /// Hands `bytes` to the browser as a download named `name` (a blob URL; nothing leaves the tab).
-fn download(name: &str, bytes: &[u8]) {
-    let go = || -> Option<()> {
-        let array = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-        let opts = web_sys::BlobPropertyBag::new();
-        opts.set_type("application/octet-stream");
-        let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&array, &opts).ok()?;
-        let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
-        let a: web_sys::HtmlAnchorElement = web_sys::window()?.document()?.create_element("a").ok()?.dyn_into().ok()?;
-        a.set_href(&url);
-        a.set_download(name);
-        a.click();
-        // The download starts asynchronously: free the URL a minute later, not now.
-        let revoke = Closure::once_into_js(move || {
-            let _ = web_sys::Url::revoke_object_url(&url);
-        });
-        web_sys::window()?.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000).ok().map(|_| ())
-    };
-    if go().is_none() {
-        web_sys::console::error_1(&format!("could not offer {name} for download").into());
-    }
+fn offer(name: &str, bytes: &[u8]) -> Option<()> {
+    let array = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("application/octet-stream");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&array, &opts).ok()?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
+    let a: web_sys::HtmlAnchorElement = web_sys::window()?.document()?.create_element("a").ok()?.dyn_into().ok()?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    // The download starts asynchronously: free the URL a minute later, not now.
+    let revoke = Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    web_sys::window()?.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000).ok().map(|_| ())
 }
