@@ -137,6 +137,12 @@ impl Split {
         out
     }
 
+    /// The first `n` images (all of them when `n` is 0 or larger than the split).
+    pub fn first(&self, n: usize) -> Split {
+        let n = if n == 0 { self.len() } else { n.min(self.len()) };
+        self.subset(&(0..n).collect::<Vec<_>>())
+    }
+
     /// Indices of the first `k` images of each class after a seeded shuffle.
     pub fn k_per_class(&self, k: usize, classes: usize, seed: u64) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.len()).collect();

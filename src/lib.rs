@@ -11,6 +11,7 @@ pub mod backend;
 pub mod calib;
 pub mod config;
 pub mod data;
+pub mod drift;
 pub mod criteria;
 pub mod error;
 pub mod export;

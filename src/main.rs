@@ -95,11 +95,15 @@ enum Command {
     Finetune {
         #[command(flatten)]
         d: cli::downstream::DownstreamArgs,
-        /// A `foresight score` output whose `<name>.mask` tensors stay zero.
+        /// Masks that stay zero: a `foresight score --sparsity` output (`<name>.mask`) or a masks
+        /// file exported by the page (u8 under the weight names).
         #[arg(long)]
         masks: Option<PathBuf>,
         #[arg(long, default_value_t = 300)]
         steps: usize,
+        /// Score on the first N test images only (0 = the whole test split), as the page does.
+        #[arg(long, default_value_t = 0)]
+        test_images: usize,
         #[arg(long, default_value_t = 64)]
         batch: usize,
         #[arg(long, default_value_t = 5e-4)]
@@ -193,9 +197,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Pretrain(a) => cli::pretrain::run(a),
         Command::Calib { d, per_class, out } => cli::downstream::calib(&d, per_class, &out),
-        Command::Finetune { d, masks, steps, batch, lr, out } => {
+        Command::Finetune { d, masks, steps, test_images, batch, lr, out } => {
             let cfg = FinetuneConfig { steps, batch, lr, seed: d.seed, ..Default::default() };
-            cli::downstream::run_finetune(&d, masks.as_deref(), cfg, out.as_deref())
+            cli::downstream::run_finetune(&d, masks.as_deref(), cfg, test_images, out.as_deref())
         }
         Command::Experiment(a) => cli::experiment::run(a),
         Command::Report { results, drift } => cli::experiment::report(&results, &drift).map(|t| println!("{t}")),

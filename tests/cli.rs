@@ -87,3 +87,30 @@ fn errors_are_one_sentence_without_a_backtrace() {
         assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
     }
 }
+
+#[test]
+fn finetune_takes_a_page_masks_file_keeps_its_zeros_and_scores_the_first_test_images() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let model_path = root.join("static/models/vit-fmnist.safetensors");
+    let model = foresight::Vit::load(&model_path, None).unwrap();
+    let names = model.config.prunable(false);
+    let scores = names.iter().map(|n| (n.clone(), model.params[n].data.iter().map(|x| x.abs()).collect())).collect();
+    let masks = foresight::mask::make_masks(&scores, &names, 0.9, foresight::mask::Scope::Global).unwrap();
+    let masks_path = tmp("masks.safetensors");
+    foresight::export::mask_file(&model, &masks, "magnitude", 0.9).unwrap().write(std::path::Path::new(&masks_path), false).unwrap();
+    let out = tmp("tuned.safetensors");
+    let (ok, stdout, err) = foresight(&[
+        "finetune", "--model", model_path.to_str().unwrap(), "--data", root.join("static/data/mnist").to_str().unwrap(),
+        "--masks", &masks_path, "--steps", "3", "--batch", "4", "--test-images", "40", "--out", &out,
+    ]);
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["test_images"], 40);
+    assert_eq!(report["kept"], masks.values().flatten().filter(|&&k| k == 1).count());
+    let tuned = foresight::Vit::load(std::path::Path::new(&out), None).unwrap();
+    for (n, m) in &masks {
+        let moved = tuned.params[n].data.iter().zip(&model.params[n].data).zip(m).filter(|((a, b), k)| **k == 1 && a != b).count();
+        assert!(moved > 0, "`{n}`: kept weights were trained");
+        assert!(tuned.params[n].data.iter().zip(m).all(|(x, k)| *k == 1 || *x == 0.0), "`{n}`: a pruned weight is not zero");
+    }
+}

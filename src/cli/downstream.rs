@@ -4,8 +4,8 @@
 use foresight::data::{check_fits, Dataset, Normalization};
 use foresight::finetune::{finetune, probe_accuracy, split_accuracy, FinetuneConfig};
 use foresight::mask::TensorMap;
-use foresight::tensorfile::{TensorFile, Values};
-use foresight::{invalid, Result, Vit};
+use foresight::tensorfile::TensorFile;
+use foresight::{Result, Vit};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -37,24 +37,9 @@ pub fn load(a: &DownstreamArgs) -> Result<Loaded> {
     Ok(Loaded { model, ds, norm })
 }
 
-/// Masks (`<name>.mask`) from a score file.
+/// Masks from a `foresight score` output or an exported masks file.
 pub fn read_masks(path: &Path) -> Result<TensorMap<u8>> {
-    let f = TensorFile::read(path)?;
-    let masks: TensorMap<u8> = f
-        .tensors
-        .into_iter()
-        .filter_map(|(k, e)| {
-            let name = k.strip_suffix(".mask")?.to_string();
-            match e.values {
-                Values::U8(v) => Some(Ok((name, v))),
-                _ => Some(Err(invalid!("mask `{k}` in {} is not u8", path.display()))),
-            }
-        })
-        .collect::<Result<_>>()?;
-    if masks.is_empty() {
-        return Err(invalid!("{} holds no `<name>.mask` tensors (run `foresight score` with --sparsity)", path.display()));
-    }
-    Ok(masks)
+    foresight::export::masks_from_file(TensorFile::read(path)?, &path.display().to_string())
 }
 
 /// Writes a calibration file: `per_class` train images per class, drawn with `seed`.
@@ -71,7 +56,7 @@ pub fn calib(a: &DownstreamArgs, per_class: usize, out: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn run_finetune(a: &DownstreamArgs, masks: Option<&Path>, cfg: FinetuneConfig, out: Option<&Path>) -> Result<()> {
+pub fn run_finetune(a: &DownstreamArgs, masks: Option<&Path>, cfg: FinetuneConfig, test_images: usize, out: Option<&Path>) -> Result<()> {
     let l = load(a)?;
     let masks = masks.map(read_masks).transpose()?;
     let device = burn::prelude::Device::flex();
@@ -83,10 +68,11 @@ pub fn run_finetune(a: &DownstreamArgs, masks: Option<&Path>, cfg: FinetuneConfi
         true
     };
     let tuned = pollster::block_on(finetune(&l.model, masks.as_ref(), &l.ds.train, &l.norm, &device, &cfg, &mut log))?;
-    let acc = pollster::block_on(split_accuracy(&tuned, &l.ds.test, &l.norm, &device))?;
+    let test = l.ds.test.first(test_images);
+    let acc = pollster::block_on(split_accuracy(&tuned, &test, &l.norm, &device))?;
     let (kept, total) = kept_of(&tuned, masks.as_ref());
     let report = serde_json::json!({
-        "data": l.ds.manifest.name, "test_accuracy": acc, "steps": cfg.steps, "batch": cfg.batch,
+        "data": l.ds.manifest.name, "test_accuracy": acc, "test_images": test.len(), "steps": cfg.steps, "batch": cfg.batch,
         "seconds": t0.elapsed().as_secs_f64(), "kept": kept, "prunable": total,
     });
     println!("{report}");

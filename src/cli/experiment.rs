@@ -71,23 +71,9 @@ fn append(path: &Path, header: &str, line: &str) -> Result<()> {
 
 
 /// Pearson correlation of θ before/after and `mean|Δθ| / mean|θ|` over the prunable weights.
-fn drift(before: &Vit, after: &Vit) -> (f64, f64) {
-    let names = before.config.prunable(false);
-    let pairs: Vec<(f64, f64)> = names
-        .iter()
-        .flat_map(|n| before.params[n].data.iter().zip(&after.params[n].data).map(|(a, b)| (*a as f64, *b as f64)))
-        .collect();
-    let n = pairs.len() as f64;
-    let (ma, mb) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (a, b) in &pairs {
-        sab += (a - ma) * (b - mb);
-        saa += (a - ma).powi(2);
-        sbb += (b - mb).powi(2);
-    }
-    let moved: f64 = pairs.iter().map(|(a, b)| (b - a).abs()).sum();
-    let size: f64 = pairs.iter().map(|(a, _)| a.abs()).sum();
-    (sab / (saa * sbb).sqrt(), moved / size.max(f64::MIN_POSITIVE))
+fn drift(before: &Vit, after: &Vit) -> Result<(f64, f64)> {
+    let d = foresight::drift::drift(before, after, &before.config.prunable(false), None, 1)?;
+    Ok((d.correlation, d.relative_change))
 }
 
 pub fn run(a: ExperimentArgs) -> Result<()> {
@@ -136,13 +122,13 @@ pub fn run(a: ExperimentArgs) -> Result<()> {
                 append(&a.out, HEADER, &format!("{key},{kept},{probe:.4},{acc:.4},{score_s:.2},{ft_s:.1}"))?;
                 eprintln!("[{:.0} s] {key}: probe {probe:.4} fine-tuned {acc:.4}", started.elapsed().as_secs_f64());
                 if method == "dense" && !drift_done.contains(&format!("{set},{seed},pretrained")) {
-                    let (r, rel) = drift(&model, &tuned);
+                    let (r, rel) = drift(&model, &tuned)?;
                     append(&a.drift, DRIFT_HEADER, &format!("{set},{seed},pretrained,{r:.5},{rel:.5},{acc:.4}"))?;
                     // The same architecture from random initialisation, fine-tuned the same way.
                     let scratch = Vit::init(model.config.clone(), 1000 + seed)?;
                     let tuned_s = pollster::block_on(finetune(&scratch, None, &ds.train, &norm, &device, &ft(seed), &mut |_, _| true))?;
                     let acc_s = pollster::block_on(split_accuracy(&tuned_s, &ds.test, &norm, &device))?;
-                    let (r, rel) = drift(&scratch, &tuned_s);
+                    let (r, rel) = drift(&scratch, &tuned_s)?;
                     append(&a.drift, DRIFT_HEADER, &format!("{set},{seed},random,{r:.5},{rel:.5},{acc_s:.4}"))?;
                 }
                 Ok(())
