@@ -6,80 +6,17 @@
 // probe alone took 709 s here), so BACKENDS=webgpu,cpu is opt-in; WebGPU is still started, run
 // and lost in CI by the lost-device test, and checked against the CPU by tests/web.rs.
 // Screenshots go to $SHOTS (default /tmp).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { writeFileSync, mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium } from 'playwright-core';
+import { setup, open, ready, cli, readSafetensors, download, finite, shots } from './helpers.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const port = 8300 + Math.floor(Math.random() * 500);
-const base = `http://127.0.0.1:${port}/`;
-const shots = process.env.SHOTS || tmpdir();
+setup();
 const backends = (process.env.BACKENDS || 'cpu').split(',');
-const FLAGS = ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
-let server, browser;
-
-before(async () => {
-  server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '-d', join(root, 'dist')], { stdio: 'ignore' });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS });
-  for (let i = 0; i < 50; i++) {
-    try { if ((await fetch(base)).ok) break; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-});
-after(async () => { await browser?.close(); server?.kill(); });
-
-/** A fresh page that fails the test on any request leaving the origin or any page error. */
-async function open(query = '') {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await ctx.newPage();
-  const problems = [];
-  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) problems.push('request left the origin: ' + r.url()); });
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  await page.goto(base + query);
-  return { page, ctx, problems };
-}
-
-async function ready(page, backend) {
-  await page.waitForSelector(`#backend[data-backend="${backend}"]`, { timeout: 180000 });
-  await page.waitForFunction(() => document.querySelector('#selection-count')?.textContent.startsWith('100'), null, { timeout: 180000 });
-  await page.waitForSelector('#model-card', { timeout: 180000 });
-}
-
-// The native command line the page is compared with (built by `cargo test`, scripts/test.sh).
-const cli = process.env.FORESIGHT_BIN || join(root, 'target', 'debug', 'foresight');
 const CRITERIA = ['magnitude', 'snip', 'grasp', 'synflow', 'snip-mag', 'refer', 'afr'];
-
-/** Tensors of a .safetensors file: name → { dtype, shape, data (Float32Array | Uint8Array) }. */
-function readSafetensors(path) {
-  const buf = readFileSync(path);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
-  const out = {};
-  for (const [name, t] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const [a, b] = t.data_offsets;
-    const bytes = new Uint8Array(buf.buffer.slice(buf.byteOffset + 8 + n + a, buf.byteOffset + 8 + n + b));
-    if (t.dtype === 'F32') out[name] = { ...t, data: new Float32Array(bytes.buffer) };
-    else if (t.dtype === 'U8') out[name] = { ...t, data: bytes };
-    else throw new Error(`${path}: ${name} has dtype ${t.dtype}`);
-  }
-  return out;
-}
-
-/** Saves what clicking `selector` downloads into `dir`; returns the path. */
-async function download(page, selector, dir) {
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
-  const path = join(dir, dl.suggestedFilename());
-  await dl.saveAs(path);
-  return path;
-}
 
 /**
  * Downloads the run's model, calibration batch and every method's score file from the page,
@@ -122,7 +59,6 @@ async function compareWithCli(page, dir, criteria = CRITERIA, rounds = 100) {
   return out;
 }
 
-const finite = (s) => s.split(/[ ,]/).filter((x) => x.length).every((x) => Number.isFinite(Number(x)));
 
 for (const backend of backends) {
   test(`all seven criteria at 90 % on ${backend}: every chart and the table are filled`, { timeout: 1800000 }, async () => {

@@ -3,7 +3,7 @@
 
 use crate::charts::{colour, heat, LineChart, Series};
 use crate::images::{bmp_data_url, decode_upload};
-use crate::protocol::{MethodResult, ModelCard, Request, Response, RunRequest, Upload};
+use crate::protocol::{FinetuneResult, MethodResult, ModelCard, Request, Response, RunRequest, SweepPoint, Upload};
 use foresight::config::MatrixKind;
 use foresight::data::{Manifest, Split};
 use serde_bytes::ByteBuf;
@@ -63,10 +63,33 @@ pub enum Msg {
     Cancel,
     UseCpu(bool),
     HeatMethod(String),
-    /// `model`, `calib` or a method name (see view_downloads).
-    Download(String),
     HeatTensor(String),
     Tick,
+    FtSteps(usize),
+    FtBatch(usize),
+    FtLr(f64),
+    FtDense(bool),
+    TestImages(usize),
+    ProbePerClass(usize),
+    ProbeTest(usize),
+    Finetune,
+    Sweep,
+    SweepFinetune(bool),
+    DriftMethod(String),
+    /// What to download (see `App::export`).
+    Export(String),
+    /// (chart id, PNG rather than SVG).
+    ExportChart(String, bool),
+    ExportFailed(String),
+    CopyLink,
+}
+
+/// What the worker is busy with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Task {
+    Run,
+    Finetune,
+    Sweep,
 }
 
 pub struct App {
@@ -92,7 +115,35 @@ pub struct App {
     seed: u64,
     per_class: usize,
     running: bool,
+    task: Task,
     run_started: f64,
+    ft_steps: usize,
+    ft_batch: usize,
+    ft_lr: f64,
+    ft_dense: bool,
+    /// Test images for fine-tuned accuracy (0 = all).
+    test_images: usize,
+    probe_per_class: usize,
+    probe_test: usize,
+    /// Fine-tuned models by method; `ft_prev` holds the previous ones while a fine-tune runs
+    /// (restored on cancel or error), `ft_live` the losses as they come.
+    finetuned: BTreeMap<String, FinetuneResult>,
+    ft_prev: Option<BTreeMap<String, FinetuneResult>>,
+    ft_live: BTreeMap<String, Vec<f64>>,
+    sweep: Vec<SweepPoint>,
+    sweep_prev: Option<Vec<SweepPoint>>,
+    sweep_finetune: bool,
+    drift_method: String,
+    drift_ref: NodeRef,
+    /// Selected train image ids from a shared link, applied once the set has loaded.
+    pending_selection: Option<Vec<usize>>,
+    /// The hash is written back only after a shared setup has been applied.
+    share_ready: bool,
+    /// Largest worker memory seen (bytes).
+    wasm_memory: f64,
+    /// Seconds from navigation start to model-ready.
+    ready_after: Option<f64>,
+    bench: Option<share::Bench>,
     progress: BTreeMap<String, (String, usize, usize)>,
     results: Vec<MethodResult>,
     /// The last run's model (with its new head) and calibration batch, as safetensors files.
@@ -293,7 +344,28 @@ impl Component for App {
             seed: 0,
             per_class: 10,
             running: false,
+            task: Task::Run,
             run_started: 0.0,
+            ft_steps: 100,
+            ft_batch: 32,
+            ft_lr: 5e-4,
+            ft_dense: true,
+            test_images: 500,
+            probe_per_class: 50,
+            probe_test: 500,
+            finetuned: BTreeMap::new(),
+            ft_prev: None,
+            ft_live: BTreeMap::new(),
+            sweep: Vec::new(),
+            sweep_prev: None,
+            sweep_finetune: false,
+            drift_method: String::new(),
+            drift_ref: NodeRef::default(),
+            pending_selection: None,
+            share_ready: false,
+            wasm_memory: 0.0,
+            ready_after: None,
+            bench: url_param("bench").filter(|v| v != "0").map(|_| share::Bench::default()),
             progress: BTreeMap::new(),
             results: Vec::new(),
             run_inputs: None,
@@ -304,10 +376,11 @@ impl Component for App {
             heat_ref: NodeRef::default(),
             _ticker: None,
         };
+        app.apply_shared_hash();
         app.start_worker(ctx);
         let link = ctx.link().clone();
         ctx.link().send_future(async move { Msg::ModelFetched(fetch_bytes(MODEL_URL, &link).await) });
-        app.load_set(ctx, "mnist".into());
+        app.load_set(ctx, app.set.clone());
         app
     }
 
@@ -334,8 +407,14 @@ impl Component for App {
                         self.post(&Request::LoadSet { name: name.clone(), manifest: manifest_text.clone(), train: ByteBuf::from(train.to_vec()), test: ByteBuf::from(test.to_vec()) });
                         self.worker_sets.insert(name.clone());
                         let classes = manifest.classes.len();
+                        if name == self.set {
+                            self.apply_pending_selection(split.len());
+                        }
                         if name == self.set && self.selected.is_empty() {
                             self.selected = split.k_per_class(self.per_class, classes, self.seed).into_iter().collect();
+                        }
+                        if name == self.set {
+                            self.share_ready = true;
                         }
                         self.sets.insert(name, SetData { manifest, train: split, raw: (manifest_text, train, test) });
                     }
@@ -359,8 +438,8 @@ impl Component for App {
                 Ok(Response::RunInputs { model, calib }) => self.run_inputs = Some((model.into_vec(), calib.into_vec())),
                 Ok(Response::GpuLost { reason, message }) => {
                     // A lost device cannot be trusted again this session: go on on the CPU.
-                    let was_running = std::mem::replace(&mut self.running, false);
-                    self._ticker = None;
+                    let was_running = self.running;
+                    self.stop_task();
                     self.force_cpu = true;
                     self.message = Some(format!(
                         "The GPU device was lost ({reason}{}). {}Foresight switched to the CPU backend; earlier results are kept.",
@@ -380,16 +459,42 @@ impl Component for App {
                     self.results.retain(|x| x.method != r.method);
                     self.results.push(r);
                 }
-                Ok(Response::Done { seconds }) => {
+                Ok(Response::FinetuneStep { method, step, steps, loss }) => {
+                    self.progress.insert(method.clone(), ("fine-tune step".into(), step, steps));
+                    // A sweep's fine-tunes only report their accuracy; the loss chart is the fine-tune's.
+                    if self.task == Task::Finetune {
+                        self.ft_live.entry(method).or_default().push(loss);
+                    }
+                }
+                Ok(Response::Finetuned(r)) => {
+                    self.progress.insert(r.method.clone(), ("done".into(), 1, 1));
+                    if self.task == Task::Finetune {
+                        if self.drift_method.is_empty() || !self.finetuned.contains_key(&self.drift_method) {
+                            self.drift_method = r.method.clone();
+                        }
+                        self.finetuned.insert(r.method.clone(), r);
+                    }
+                }
+                Ok(Response::SweepPoint(p)) => {
+                    self.progress.insert(p.method.clone(), (format!("done {:.0} %", p.sparsity * 100.0), 1, 1));
+                    self.sweep.push(p);
+                }
+                Ok(Response::Done { seconds, wasm_memory }) => {
                     self.running = false;
-                    self.total_seconds = Some(seconds);
+                    self.wasm_memory = self.wasm_memory.max(wasm_memory);
+                    match self.task {
+                        Task::Run => self.total_seconds = Some(seconds),
+                        Task::Finetune => self.ft_prev = None,
+                        Task::Sweep => self.sweep_prev = None,
+                    }
                     self._ticker = None;
+                    self.bench_step(ctx);
                 }
                 Ok(Response::Error { message }) => {
                     self.message = Some(message.clone());
                     if self.running || message.contains("internal error") {
                         // The worker may be unusable after an internal error: start afresh.
-                        self.running = false;
+                        self.stop_task();
                         self._ticker = None;
                         if message.contains("internal error") {
                             self.start_worker(ctx);
@@ -400,8 +505,7 @@ impl Component for App {
             },
             Msg::WorkerFailed(e) => {
                 self.message = Some(format!("The computation stopped ({e}); the worker was restarted and earlier results kept."));
-                self.running = false;
-                self._ticker = None;
+                self.stop_task();
                 self.start_worker(ctx);
             }
             Msg::SelectSet(name) => {
@@ -411,6 +515,8 @@ impl Component for App {
                     self.uploads.clear();
                     self.results.clear();
                     self.run_inputs = None;
+                    self.finetuned.clear();
+                    self.sweep.clear();
                     if let Some(s) = self.sets.get(&name) {
                         self.selected = s.train.k_per_class(self.per_class, s.manifest.classes.len(), self.seed).into_iter().collect();
                     }
@@ -488,37 +594,57 @@ impl Component for App {
                     return true;
                 }
                 let order: Vec<String> = criteria_info().iter().map(|c| c.name.to_string()).filter(|c| self.criteria.contains(c)).collect();
-                let req = RunRequest {
-                    set: self.set.clone(),
-                    calib: self.selected.iter().copied().collect(),
-                    uploads: self.uploads.iter().map(|u| Upload { pixels: ByteBuf::from(u.pixels.clone()), label: u.label }).collect(),
-                    criteria: order,
-                    sparsity: self.sparsity,
-                    scope: self.scope.clone(),
-                    alpha: self.alpha,
-                    synflow_rounds: self.synflow_rounds,
-                    seed: self.seed,
-                    probe_per_class: 50,
-                    probe_test: 500,
-                };
+                let req = self.run_request(order);
                 self.results.clear();
                 self.run_inputs = None;
-                self.progress.clear();
+                self.finetuned.clear();
+                self.ft_live.clear();
                 self.total_seconds = None;
-                self.running = true;
-                self.run_started = now();
-                let link = ctx.link().clone();
-                self._ticker = gloo_timer::Interval::new(500, move || link.send_message(Msg::Tick));
+                self.start_task(ctx, Task::Run);
                 self.post(&Request::Run(req));
             }
             Msg::Cancel => {
                 if self.running {
-                    self.running = false;
-                    self._ticker = None;
-                    self.message = Some("Cancelled: the worker was stopped; the results so far are kept.".into());
+                    let what = match self.task {
+                        Task::Run => "the results so far are kept",
+                        Task::Finetune | Task::Sweep => "the previous results are kept",
+                    };
+                    self.stop_task();
+                    self.message = Some(format!("Cancelled: the worker was stopped; {what}."));
                     self.start_worker(ctx);
                 }
             }
+            Msg::FtSteps(n) => self.ft_steps = n.clamp(1, 100_000),
+            Msg::FtBatch(n) => self.ft_batch = n.clamp(1, 1024),
+            Msg::FtLr(x) => self.ft_lr = x,
+            Msg::FtDense(b) => self.ft_dense = b,
+            Msg::TestImages(n) => self.test_images = n,
+            Msg::ProbePerClass(n) => self.probe_per_class = n.clamp(1, 10_000),
+            Msg::ProbeTest(n) => self.probe_test = n.clamp(1, 100_000),
+            Msg::Finetune => self.start_finetune(ctx),
+            Msg::Sweep => self.start_sweep(ctx),
+            Msg::SweepFinetune(b) => self.sweep_finetune = b,
+            Msg::DriftMethod(m) => self.drift_method = m,
+            Msg::Export(what) => {
+                if let Err(e) = self.export(&what) {
+                    self.message = Some(e);
+                }
+            }
+            Msg::ExportChart(id, png) => {
+                let file = format!("foresight-{id}");
+                if png {
+                    let link = ctx.link().clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Err(e) = crate::exports::save_png(id, file).await {
+                            link.send_message(Msg::ExportFailed(e));
+                        }
+                    });
+                } else if let Err(e) = crate::exports::save_svg(&id, &file) {
+                    self.message = Some(e);
+                }
+            }
+            Msg::ExportFailed(e) => self.message = Some(e),
+            Msg::CopyLink => self.copy_link(),
             Msg::UseCpu(cpu) => {
                 if cpu != self.force_cpu {
                     self.force_cpu = cpu;
@@ -528,15 +654,17 @@ impl Component for App {
                 }
             }
             Msg::HeatMethod(m) => self.heat_method = m,
-            Msg::Download(what) => self.download(&what),
             Msg::HeatTensor(t) => self.heat_tensor = t,
             Msg::Tick => {}
         }
         true
     }
 
-    fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+    fn rendered(&mut self, ctx: &Context<Self>, _first: bool) {
         self.draw_heat();
+        self.draw_drift();
+        self.write_shared_hash();
+        self.bench_step(ctx);
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
@@ -657,7 +785,12 @@ impl App {
         let order: Vec<&str> = std::iter::once("dense").chain(criteria_info().into_iter().map(|c| c.name)).collect();
         let progress = order.into_iter().filter_map(|c| self.progress.get_key_value(c)).map(|(c, (step, done, total))| {
             let r = self.results.iter().find(|r| &r.method == c);
-            html! { <li>{ format!("{c}: {}", r.map(|r| format!("done in {:.1} s", r.seconds)).unwrap_or(format!("{step} {}/{}", done + 1, total.max(&1)))) }</li> }
+            let text = match (step.as_str(), r) {
+                ("done", Some(r)) if self.task == Task::Run => format!("done in {:.1} s", r.seconds),
+                (s, _) if s.starts_with("done") => s.to_string(),
+                _ => format!("{step} {}/{}", done + 1, total.max(&1)),
+            };
+            html! { <li>{ format!("{c}: {text}") }</li> }
         });
         html! {
           <>
@@ -702,9 +835,12 @@ impl App {
             if self.running { <span class="elapsed">{ format!(" {:.0} s", now() - self.run_started) }</span> }
             if let Some(s) = self.total_seconds { <span class="elapsed" id="total-time">{ format!(" all done in {s:.1} s") }</span> }
             <ul class="progress" id="progress">{ for progress }</ul>
+            { self.view_finetune_settings(ctx) }
           </>
         }
     }
 }
 
+mod finetune_view;
 mod results_view;
+mod share;

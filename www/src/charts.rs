@@ -43,6 +43,9 @@ pub struct LineChartProps {
     pub title: String,
     #[prop_or_default]
     pub id: String,
+    /// Shows SVG / PNG buttons that send (id, png?) here.
+    #[prop_or_default]
+    pub export: Option<Callback<(String, bool)>>,
 }
 
 fn nice(v: f64) -> String {
@@ -76,7 +79,16 @@ pub fn line_chart(p: &LineChartProps) -> Html {
             </polyline>
         }
     });
+    let buttons = p.export.as_ref().filter(|_| !p.id.is_empty()).map(|cb| {
+        let (svg, png) = (cb.clone(), cb.clone());
+        let (a, b) = (p.id.clone(), p.id.clone());
+        html! { <span class="chart-export">
+            <button class="tiny" id={format!("{}-svg", p.id)} title="save as SVG" onclick={Callback::from(move |_| svg.emit((a.clone(), false)))}>{ "SVG" }</button>
+            <button class="tiny" id={format!("{}-png", p.id)} title="save as PNG" onclick={Callback::from(move |_| png.emit((b.clone(), true)))}>{ "PNG" }</button>
+        </span> }
+    });
     html! {
+      <figure class="chart-fig">
         <svg class="chart" id={p.id.clone()} width={p.width.to_string()} height={p.height.to_string()} xmlns="http://www.w3.org/2000/svg"
              viewBox={format!("0 0 {} {}", p.width, p.height)} role="img" aria-label={p.title.clone()}>
             <rect x="0" y="0" width={p.width.to_string()} height={p.height.to_string()} fill="white"/>
@@ -95,6 +107,8 @@ pub fn line_chart(p: &LineChartProps) -> Html {
             <text x={(ml + w).to_string()} y={(mt + h + 12.0).to_string()} font-size="9" text-anchor="end">{ nice(x1) }</text>
             { for lines }
         </svg>
+        { for buttons }
+      </figure>
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod app;
 mod charts;
+mod exports;
 mod images;
 mod protocol;
 pub mod worker;

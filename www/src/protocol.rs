@@ -2,6 +2,7 @@
 //! `serde_bytes` (JS `Uint8Array`).
 
 use foresight::analysis::BlockStats;
+use foresight::drift::Drift;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -14,6 +15,46 @@ pub enum Request {
     LoadModel { bytes: ByteBuf },
     LoadSet { name: String, manifest: String, train: ByteBuf, test: ByteBuf },
     Run(RunRequest),
+    /// Masked fine-tuning of some pruned models (and the dense one), then held-out accuracy.
+    Finetune(FinetuneRequest),
+    /// Every chosen criterion at several sparsities: probe (and optionally fine-tuned) accuracy.
+    Sweep(SweepRequest),
+}
+
+/// Fine-tuning settings chosen on the page (the engine's `FinetuneConfig` plus the test size).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct FinetuneSettings {
+    pub steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub seed: u64,
+    /// Test images the fine-tuned model is scored on (0 = the whole test split).
+    pub test_images: usize,
+}
+
+/// One model to fine-tune: a method's masks (none for the dense model).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct FinetuneJob {
+    pub method: String,
+    pub masks: Vec<(String, ByteBuf)>,
+}
+
+/// Fine-tune `jobs`, each starting from `model` (the run's model with its new head).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct FinetuneRequest {
+    pub set: String,
+    pub model: ByteBuf,
+    pub jobs: Vec<FinetuneJob>,
+    pub settings: FinetuneSettings,
+}
+
+/// A sparsity sweep: the run's setup at each of `sparsities`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SweepRequest {
+    pub run: RunRequest,
+    pub sparsities: Vec<f64>,
+    /// Also fine-tune every pruned model with these settings.
+    pub finetune: Option<FinetuneSettings>,
 }
 
 /// One image the user dropped, as the model sees it (u8 pixels `[C, H, W]`).
@@ -53,7 +94,13 @@ pub enum Response {
     RunInputs { model: ByteBuf, calib: ByteBuf },
     Progress { criterion: String, step: String, done: usize, total: usize },
     Method(MethodResult),
-    Done { seconds: f64 },
+    /// One fine-tuning step of `method`.
+    FinetuneStep { method: String, step: usize, steps: usize, loss: f64 },
+    Finetuned(FinetuneResult),
+    SweepPoint(SweepPoint),
+    /// The task finished; `wasm_memory` = the worker's WebAssembly memory in bytes (it only
+    /// grows, so this is its peak).
+    Done { seconds: f64, wasm_memory: f64 },
     Error { message: String },
     /// Sent by worker.js when WebGPU reports the device lost (`GPUDevice.lost`).
     GpuLost { reason: String, message: String },
@@ -89,4 +136,32 @@ pub struct MethodResult {
     pub masks: Vec<(String, ByteBuf)>,
     /// The scores and masks as a `foresight score` output file (empty for the dense model).
     pub score_file: ByteBuf,
+}
+
+/// One fine-tuned model.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct FinetuneResult {
+    pub method: String,
+    pub steps: usize,
+    pub seconds: f64,
+    pub steps_per_second: f64,
+    /// Held-out accuracy after fine-tuning.
+    pub accuracy: f64,
+    pub test_images: usize,
+    /// Pruned weights that are not exactly zero after fine-tuning (the mask promises 0).
+    pub pruned_nonzero: usize,
+    pub losses: Vec<f64>,
+    pub drift: Drift,
+    /// The fine-tuned model (safetensors, timm names).
+    pub model: ByteBuf,
+}
+
+/// One point of a sparsity sweep (`sparsity` 0 = the dense model).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct SweepPoint {
+    pub method: String,
+    pub sparsity: f64,
+    pub kept: usize,
+    pub probe_accuracy: f64,
+    pub finetune_accuracy: Option<f64>,
 }

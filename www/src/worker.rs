@@ -1,15 +1,16 @@
 //! The worker: owns the compute device, the model and the loaded sets, and runs the criteria
 //! off the main thread. Cancel = the page terminates this worker and starts a new one.
 
-use crate::protocol::{MethodResult, ModelCard, Request, Response, RunRequest};
+use crate::protocol::{FinetuneRequest, FinetuneResult, FinetuneSettings, MethodResult, ModelCard, Request, Response, RunRequest, SweepPoint, SweepRequest};
 use burn::prelude::Device;
 use foresight::analysis::{analyze, apply_masks};
 use foresight::backend::{device_async, Backend};
 use foresight::criteria::{by_name, Progress, ScoreContext, ScoreOptions};
 use foresight::export::score_file;
 use foresight::data::{check_fits, Manifest, Normalization, Split};
-use foresight::finetune::probe_accuracy;
-use foresight::mask::{make_masks, Scope};
+use foresight::drift::drift;
+use foresight::finetune::{finetune, probe_accuracy, split_accuracy, FinetuneConfig};
+use foresight::mask::{make_masks, Scope, TensorMap};
 use foresight::{invalid, Result, Vit};
 use serde_bytes::ByteBuf;
 use std::cell::RefCell;
@@ -117,6 +118,8 @@ async fn handle(req: Request) -> Result<()> {
             post(&Response::SetLoaded { name });
         }
         Request::Run(r) => run(r).await?,
+        Request::Finetune(r) => finetune_jobs(r).await?,
+        Request::Sweep(r) => sweep(r).await?,
     }
     Ok(())
 }
@@ -125,20 +128,46 @@ fn progress(criterion: &str, step: &str, done: usize, total: usize) {
     post(&Response::Progress { criterion: criterion.into(), step: step.into(), done, total });
 }
 
-async fn run(r: RunRequest) -> Result<()> {
-    let t_all = now();
-    let (device, model, set) = STATE.with(|s| {
+/// What every task starts from: the device, the run's model (new head), the data and the
+/// calibration batch.
+struct Prepared {
+    device: Device,
+    model: Vit,
+    norm: Normalization,
+    classes: usize,
+    train: Split,
+    test: Split,
+    calib: foresight::Calibration,
+    probe_train: Split,
+    probe_test: Split,
+    names: Vec<String>,
+    total: usize,
+    scope: Scope,
+}
+
+/// The device, the loaded model (with a new `classes`-way head when `new_head` is `Some(seed)`)
+/// and a set's splits.
+fn loaded(set: &str, new_head: Option<u64>) -> Result<(Device, Vit, Normalization, usize, Split, Split)> {
+    let (device, model, data) = STATE.with(|s| {
         let s = s.borrow();
-        let set = s.sets.get(&r.set).map(|l| (l.manifest.clone(), l.train.clone(), l.test.clone()));
-        (s.device.clone(), s.model.clone(), set)
+        let data = s.sets.get(set).map(|l| (l.manifest.clone(), l.train.clone(), l.test.clone()));
+        (s.device.clone(), s.model.clone(), data)
     });
     let device = device.ok_or_else(|| invalid!("no compute backend is ready yet"))?;
     let model = model.ok_or_else(|| invalid!("the model is not loaded yet"))?;
-    let (manifest, train, test) = set.ok_or_else(|| invalid!("data set `{}` is not loaded", r.set))?;
+    let (manifest, train, test) = data.ok_or_else(|| invalid!("data set `{set}` is not loaded"))?;
     check_fits(&manifest, &model)?;
     let classes = manifest.classes.len();
     let norm = Normalization::from_model(&model)?;
-    let model = model.with_new_head(classes, r.seed)?;
+    let model = match new_head {
+        Some(seed) => model.with_new_head(classes, seed)?,
+        None => model,
+    };
+    Ok((device, model, norm, classes, train, test))
+}
+
+fn prepare(r: &RunRequest) -> Result<Prepared> {
+    let (device, model, norm, classes, train, test) = loaded(&r.set, Some(r.seed))?;
     // Calibration: chosen train images plus the user's uploads.
     if let Some(i) = r.calib.iter().find(|&&i| i >= train.len()) {
         return Err(invalid!("image {i} is not in the training split"));
@@ -152,30 +181,67 @@ async fn run(r: RunRequest) -> Result<()> {
         calib_split.images.extend_from_slice(&u.pixels);
         calib_split.labels.push(u.label as u8);
     }
+    if calib_split.is_empty() {
+        return Err(invalid!("no calibration images: select some (or drop your own) first"));
+    }
     let all: Vec<usize> = (0..calib_split.len()).collect();
     let calib = calib_split.batch(&all, &norm, classes)?;
-    post(&Response::RunInputs {
-        model: ByteBuf::from(model.to_file()?.to_bytes(false)?),
-        calib: ByteBuf::from(calib.to_file().to_bytes(false)?),
-    });
     let probe_train = train.subset(&train.k_per_class(r.probe_per_class, classes, 1234));
-    let probe_test = test.subset(&(0..r.probe_test.min(test.len())).collect::<Vec<_>>());
+    let probe_test = test.first(r.probe_test.max(1));
     let names = model.config.prunable(false);
     let total: usize = names.iter().map(|n| model.params[n].data.len()).sum();
     let scope: Scope = r.scope.parse()?;
+    Ok(Prepared { device, model, norm, classes, train, test, calib, probe_train, probe_test, names, total, scope })
+}
+
+/// The worker's WebAssembly memory in bytes.
+fn wasm_memory() -> f64 {
+    wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
+}
+
+fn done(t0: f64) {
+    post(&Response::Done { seconds: now() - t0, wasm_memory: wasm_memory() });
+}
+
+/// Scores `name` on the prepared batch and returns (scores, masks, seconds).
+async fn score_one(p: &Prepared, name: &str, r: &RunRequest, sparsity: f64) -> Result<(foresight::criteria::Scores, TensorMap<u8>, f64)> {
+    let crit = by_name(name)?;
+    let t0 = now();
+    let report = |pr: &Progress| {
+        progress(pr.criterion, pr.step, pr.done, pr.total);
+        true
+    };
+    let options = ScoreOptions { alpha: r.alpha, sparsity: Some(sparsity), scope: p.scope, synflow_rounds: r.synflow_rounds, ..Default::default() };
+    let ctx = ScoreContext::new(&p.model, &p.calib, p.device.clone(), options, &report)?;
+    let scores = crit.score(&ctx).await?;
+    let masks = make_masks(&scores, &p.names, sparsity, p.scope)?;
+    Ok((scores, masks, now() - t0))
+}
+
+fn kept_of(masks: &TensorMap<u8>) -> usize {
+    masks.values().flatten().filter(|&&k| k == 1).count()
+}
+
+async fn run(r: RunRequest) -> Result<()> {
+    let t_all = now();
+    let p = prepare(&r)?;
+    post(&Response::RunInputs {
+        model: ByteBuf::from(p.model.to_file()?.to_bytes(false)?),
+        calib: ByteBuf::from(p.calib.to_file().to_bytes(false)?),
+    });
 
     // The dense model first.
     let t0 = now();
     progress("dense", "features", 0, 1);
-    let blocks = analyze(&model, &calib, &device, 32, &mut |_, _| true).await?;
+    let blocks = analyze(&p.model, &p.calib, &p.device, 32, &mut |_, _| true).await?;
     progress("dense", "probe", 0, 1);
-    let acc = probe_accuracy(&model, &probe_train, &probe_test, &norm, classes, &device).await?;
+    let acc = probe_accuracy(&p.model, &p.probe_train, &p.probe_test, &p.norm, p.classes, &p.device).await?;
     post(&Response::Method(MethodResult {
         method: "dense".into(),
         seconds: now() - t0,
-        kept: total,
-        total,
-        density: names.iter().map(|n| (n.clone(), 1.0)).collect(),
+        kept: p.total,
+        total: p.total,
+        density: p.names.iter().map(|n| (n.clone(), 1.0)).collect(),
         blocks,
         probe_accuracy: acc,
         masks: vec![],
@@ -183,33 +249,23 @@ async fn run(r: RunRequest) -> Result<()> {
     }));
 
     for name in &r.criteria {
-        let crit = by_name(name)?;
-        let t0 = now();
-        let report = |p: &Progress| {
-            progress(p.criterion, p.step, p.done, p.total);
-            true
-        };
-        let options = ScoreOptions { alpha: r.alpha, sparsity: Some(r.sparsity), scope, synflow_rounds: r.synflow_rounds, ..Default::default() };
-        let ctx = ScoreContext::new(&model, &calib, device.clone(), options.clone(), &report)?;
-        let scores = crit.score(&ctx).await?;
-        let masks = make_masks(&scores, &names, r.sparsity, scope)?;
-        let seconds = now() - t0;
-        let score_file = score_file(&model, &names, &scores, Some(&masks), name, &options)?.to_bytes(false)?;
-        let pruned = apply_masks(&model, &masks)?;
+        let (scores, masks, seconds) = score_one(&p, name, &r, r.sparsity).await?;
+        let options = ScoreOptions { alpha: r.alpha, sparsity: Some(r.sparsity), scope: p.scope, synflow_rounds: r.synflow_rounds, ..Default::default() };
+        let score_file = score_file(&p.model, &p.names, &scores, Some(&masks), name, &options)?.to_bytes(false)?;
+        let pruned = apply_masks(&p.model, &masks)?;
         progress(name, "features", 0, 1);
-        let blocks = analyze(&pruned, &calib, &device, 32, &mut |_, _| true).await?;
+        let blocks = analyze(&pruned, &p.calib, &p.device, 32, &mut |_, _| true).await?;
         progress(name, "probe", 0, 1);
-        let acc = probe_accuracy(&pruned, &probe_train, &probe_test, &norm, classes, &device).await?;
+        let acc = probe_accuracy(&pruned, &p.probe_train, &p.probe_test, &p.norm, p.classes, &p.device).await?;
         let density = masks
             .iter()
             .map(|(n, m)| (n.clone(), m.iter().filter(|&&k| k == 1).count() as f64 / m.len() as f64))
             .collect();
-        let kept = masks.values().flatten().filter(|&&k| k == 1).count();
         post(&Response::Method(MethodResult {
             method: name.clone(),
             seconds,
-            kept,
-            total,
+            kept: kept_of(&masks),
+            total: p.total,
             density,
             blocks,
             probe_accuracy: acc,
@@ -217,7 +273,113 @@ async fn run(r: RunRequest) -> Result<()> {
             score_file: ByteBuf::from(score_file),
         }));
     }
-    post(&Response::Done { seconds: now() - t_all });
+    done(t_all);
     Ok(())
 }
 
+fn finetune_config(s: &FinetuneSettings) -> FinetuneConfig {
+    FinetuneConfig { steps: s.steps, batch: s.batch, lr: s.lr, seed: s.seed, ..Default::default() }
+}
+
+/// Fine-tunes `model` under `masks` on `train`, reporting every step, and scores it on `test`.
+async fn finetune_one(
+    method: &str,
+    model: &Vit,
+    masks: Option<&TensorMap<u8>>,
+    train: &Split,
+    test: &Split,
+    norm: &Normalization,
+    device: &Device,
+    s: &FinetuneSettings,
+) -> Result<FinetuneResult> {
+    let t0 = now();
+    let mut losses = Vec::with_capacity(s.steps);
+    let mut on_step = |step: usize, loss: f64| {
+        losses.push(loss);
+        post(&Response::FinetuneStep { method: method.into(), step, steps: s.steps, loss });
+        true
+    };
+    let tuned = finetune(model, masks, train, norm, device, &finetune_config(s), &mut on_step).await?;
+    let seconds = now() - t0;
+    progress(method, "test accuracy", 0, 1);
+    let accuracy = split_accuracy(&tuned, test, norm, device).await?;
+    let names = model.config.prunable(false);
+    let drift = drift(model, &tuned, &names, masks, 160)?;
+    let pruned_nonzero = masks.map_or(0, |ms| {
+        ms.iter().map(|(n, m)| tuned.params[n].data.iter().zip(m).filter(|(x, k)| **k == 0 && **x != 0.0).count()).sum()
+    });
+    Ok(FinetuneResult {
+        method: method.into(),
+        steps: s.steps,
+        seconds,
+        steps_per_second: s.steps as f64 / seconds.max(1e-9),
+        accuracy,
+        test_images: test.len(),
+        pruned_nonzero,
+        losses,
+        drift,
+        model: ByteBuf::from(tuned.to_file()?.to_bytes(false)?),
+    })
+}
+
+async fn finetune_jobs(r: FinetuneRequest) -> Result<()> {
+    let t_all = now();
+    let (device, _, norm, classes, train, test) = loaded(&r.set, None)?;
+    let model = Vit::from_bytes(&r.model, "the run's model", None)?;
+    if model.config.num_classes != classes {
+        return Err(invalid!("the run's model has {} classes, set `{}` {classes}: run again", model.config.num_classes, r.set));
+    }
+    if r.settings.steps == 0 || r.settings.batch == 0 || !(r.settings.lr > 0.0 && r.settings.lr.is_finite()) {
+        return Err(invalid!("fine-tuning needs at least one step, a batch of at least one image and a positive learning rate"));
+    }
+    let test = test.first(r.settings.test_images);
+    for job in &r.jobs {
+        let masks: Option<TensorMap<u8>> = (!job.masks.is_empty()).then(|| job.masks.iter().map(|(n, m)| (n.clone(), m.to_vec())).collect());
+        let res = finetune_one(&job.method, &model, masks.as_ref(), &train, &test, &norm, &device, &r.settings).await?;
+        post(&Response::Finetuned(res));
+    }
+    done(t_all);
+    Ok(())
+}
+
+async fn sweep(r: SweepRequest) -> Result<()> {
+    let t_all = now();
+    for q in &r.sparsities {
+        foresight::mask::check_sparsity(*q)?;
+    }
+    let p = prepare(&r.run)?;
+    let test = r.finetune.as_ref().map(|s| p.test.first(s.test_images));
+    let point = async |method: &str, q: f64, masks: Option<&TensorMap<u8>>| -> Result<SweepPoint> {
+        let pruned = match masks {
+            Some(m) => apply_masks(&p.model, m)?,
+            None => p.model.clone(),
+        };
+        progress(method, &format!("probe at {:.0} %", q * 100.0), 0, 1);
+        let probe_accuracy = probe_accuracy(&pruned, &p.probe_train, &p.probe_test, &p.norm, p.classes, &p.device).await?;
+        let finetune_accuracy = match (&r.finetune, &test) {
+            (Some(s), Some(test)) => Some(finetune_one(method, &p.model, masks, &p.train, test, &p.norm, &p.device, s).await?.accuracy),
+            _ => None,
+        };
+        Ok(SweepPoint { method: method.into(), sparsity: q, kept: masks.map_or(p.total, kept_of), probe_accuracy, finetune_accuracy })
+    };
+    post(&Response::SweepPoint(point("dense", 0.0, None).await?));
+    for name in &r.run.criteria {
+        // Only SynFlow's scores depend on the target sparsity: score the others once.
+        let mut cached: Option<foresight::criteria::Scores> = None;
+        for &q in &r.sparsities {
+            let masks = match &cached {
+                Some(s) => make_masks(s, &p.names, q, p.scope)?,
+                None => {
+                    let (scores, masks, _) = score_one(&p, name, &r.run, q).await?;
+                    if name != "synflow" {
+                        cached = Some(scores);
+                    }
+                    masks
+                }
+            };
+            post(&Response::SweepPoint(point(name, q, Some(&masks)).await?));
+        }
+    }
+    done(t_all);
+    Ok(())
+}

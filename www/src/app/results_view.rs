@@ -2,6 +2,7 @@
 //! the mask heat map. Every panel uses one colour per method; the dense model is grey, dashed.
 
 use super::*;
+use super::finetune_view::export_buttons;
 
 impl App {
     fn dense(&self) -> Option<&MethodResult> {
@@ -13,17 +14,23 @@ impl App {
     }
 
     pub(super) fn view_results(&self, ctx: &Context<Self>) -> Html {
-        if self.results.is_empty() {
+        if self.results.is_empty() && self.sweep.is_empty() {
             return html! { <p class="hint">{ "Choose images and criteria, then Run: results appear here criterion by criterion." }</p> };
         }
         html! {
             <>
-              { self.view_summary() }
-              { self.view_density() }
-              { self.view_norms() }
-              { self.view_spectra() }
-              { self.view_iou() }
-              { self.view_heat(ctx) }
+              if !self.results.is_empty() {
+                { self.view_summary() }
+                { self.view_finetune(ctx) }
+              }
+              { self.view_sweep(ctx) }
+              if !self.results.is_empty() {
+                { self.view_density(ctx) }
+                { self.view_norms(ctx) }
+                { self.view_spectra(ctx) }
+                { self.view_iou() }
+                { self.view_heat(ctx) }
+              }
               { self.view_downloads(ctx) }
             </>
         }
@@ -53,7 +60,7 @@ impl App {
         }
     }
 
-    fn view_density(&self) -> Html {
+    fn view_density(&self, ctx: &Context<Self>) -> Html {
         let depth = self.card.as_ref().map(|c| c.depth).unwrap_or(0);
         let series: Vec<Series> = self
             .methods()
@@ -84,13 +91,13 @@ impl App {
             <div class="panel" id="density">
               <h3>{ "Kept density" }</h3>
               <p class="caption">{ "Fraction of weights each method keeps per block, and per matrix type. Global masks move weights between layers; watch which layers each criterion starves." }</p>
-              <LineChart id="chart-density" series={series} width={420.0} height={200.0} x_label="block" y_label="kept fraction"/>
+              <LineChart id="chart-density" series={series} width={420.0} height={200.0} x_label="block" y_label="kept fraction" export={self.export_cb(ctx)}/>
               <table><thead><tr><th>{ "method" }</th>{ for kinds.iter().map(|k| html! { <th>{ k.label() }</th> }) }</tr></thead><tbody>{ for rows }</tbody></table>
             </div>
         }
     }
 
-    fn view_norms(&self) -> Html {
+    fn view_norms(&self, ctx: &Context<Self>) -> Html {
         let series: Vec<Series> = self
             .dense()
             .into_iter()
@@ -106,12 +113,12 @@ impl App {
             <div class="panel" id="norms">
               <h3>{ "Feature size per block" }</h3>
               <p class="caption">{ "Mean L1 norm of a token after each block, dense (grey, dashed) vs pruned. ReFer is built to keep this curve." }</p>
-              <LineChart id="chart-norms" series={series} width={420.0} height={200.0} x_label="block" y_label="‖F‖₁ / token"/>
+              <LineChart id="chart-norms" series={series} width={420.0} height={200.0} x_label="block" y_label="‖F‖₁ / token" export={self.export_cb(ctx)}/>
             </div>
         }
     }
 
-    fn view_spectra(&self) -> Html {
+    fn view_spectra(&self, ctx: &Context<Self>) -> Html {
         let Some(dense) = self.dense() else { return html! {} };
         let panels = dense.blocks.iter().map(|db| {
             let series: Vec<Series> = std::iter::once(dense)
@@ -125,7 +132,7 @@ impl App {
                 })
                 .collect();
             html! { <LineChart id={format!("chart-spectrum-{}", db.block)} series={series} width={210.0} height={150.0} log_y=true
-                       title={format!("block {} · erank {:.1}", db.block, db.effective_rank)} x_label="i" y_label="σᵢ"/> }
+                       title={format!("block {} · erank {:.1}", db.block, db.effective_rank)} x_label="i" y_label="σᵢ" export={self.export_cb(ctx)}/> }
         });
         let erank: Vec<Series> = std::iter::once(dense)
             .chain(self.methods())
@@ -136,7 +143,7 @@ impl App {
               <h3>{ "Singular-value spectra" }</h3>
               <p class="caption">{ "σᵢ of each block's token matrix (log scale), dense dashed. AFR is built to keep these spectra; hover a line for its effective rank." }</p>
               <div class="small-multiples">{ for panels }</div>
-              <LineChart id="chart-erank" series={erank} width={420.0} height={180.0} x_label="block" y_label="effective rank"/>
+              <LineChart id="chart-erank" series={erank} width={420.0} height={180.0} x_label="block" y_label="effective rank" export={self.export_cb(ctx)}/>
             </div>
         }
     }
@@ -179,6 +186,7 @@ impl App {
                 { for names.iter().map(|n| html! { <option value={n.clone()} selected={*n == self.heat_tensor}>{ n.clone() }</option> }) }
               </select>
               <div class="heat-wrap"><canvas ref={self.heat_ref.clone()} id="heat-canvas" class="pix"></canvas></div>
+              { export_buttons(ctx, "heat-canvas") }
             </div>
         }
     }
@@ -216,58 +224,48 @@ fn shape_of(name: &str, card: Option<&ModelCard>) -> Option<(usize, usize)> {
 }
 
 impl App {
-    /// Files to reproduce the run with `foresight score`, and each method's scores and masks.
-    /// The buttons name what to download; the bytes are looked up only when one is clicked.
+    /// Files to reproduce the run with `foresight score`, each method's scores and masks, masks
+    /// alone, fine-tuned models, and the results as CSV / JSON. The buttons name what to
+    /// download; the bytes are looked up only when one is clicked.
     fn view_downloads(&self, ctx: &Context<Self>) -> Html {
         let button = |id: String, what: String, label: String| {
-            html! { <button id={id} onclick={ctx.link().callback(move |_| Msg::Download(what.clone()))}>{ label }</button> }
+            html! { <button id={id} onclick={ctx.link().callback(move |_| Msg::Export(what.clone()))}>{ label }</button> }
         };
         let inputs = self.run_inputs.is_some().then(|| html! { <>
             { button("export-model".into(), "model".into(), "model with head".into()) }
             { button("export-calib".into(), "calib".into(), "calibration batch".into()) }
         </> });
-        let methods = self.methods().into_iter().map(|r| button(format!("export-{}", r.method), r.method.clone(), r.method.clone()));
+        let methods = self.methods();
+        let scores = methods.iter().map(|r| button(format!("export-{}", r.method), format!("scores:{}", r.method), r.method.clone()));
+        let masks = methods.iter().map(|r| button(format!("export-masks-{}", r.method), format!("masks:{}", r.method), r.method.clone()));
+        let tuned = self.finetuned.keys().map(|m| button(format!("export-tuned-{m}"), format!("tuned:{m}"), m.clone()));
         html! {
             <div class="panel" id="downloads">
-              <h3>{ "Downloads" }</h3>
-              <p class="caption">{ "Safetensors files with timm names. Scores and masks are laid out as `foresight score --out` writes them (scores under each weight's name, the mask as <name>.mask, 1 = kept); the model and calibration batch reproduce the run: foresight score --model foresight-model-SET.safetensors --calib foresight-calib-SET.safetensors --criterion NAME --sparsity Q --scope SCOPE --alpha A." }</p>
-              <div class="buttons">{ for inputs }{ for methods }</div>
+              <h3>{ "Export" }</h3>
+              <p class="caption">{ "Everything is made in this tab (no upload). Every chart has its own SVG / PNG buttons." }</p>
+              <p><b>{ "results " }</b>{ button("export-csv".into(), "csv".into(), "CSV".into()) }{ button("export-json".into(), "json".into(), "JSON".into()) }</p>
+              if !methods.is_empty() {
+                <p><b>{ "masks " }</b>{ for masks }</p>
+                <p class="caption">{ "u8, 1 = kept, under each weight's timm name and shape: in PyTorch, masks = safetensors.torch.load_file(path); prune.custom_from_mask(model.blocks[0].attn.qkv, \"weight\", masks[\"blocks.0.attn.qkv.weight\"])." }</p>
+                <p><b>{ "scores + masks " }</b>{ for inputs }{ for scores }</p>
+                <p class="caption">{ "Laid out as `foresight score --out` writes them (scores under each weight's name, the mask as <name>.mask); the model and calibration batch reproduce the run: foresight score --model foresight-model-SET.safetensors --calib foresight-calib-SET.safetensors --criterion NAME --sparsity Q --scope SCOPE --alpha A." }</p>
+              }
+              if !self.finetuned.is_empty() { <p><b>{ "fine-tuned models " }</b>{ for tuned }</p> }
             </div>
         }
     }
 
-    /// Offers one download: `model`, `calib` or a method's score file. Errors go to the message line.
-    pub(super) fn download(&mut self, what: &str) {
+    /// Offers `model`, `calib` or a method's score file as a download.
+    pub(super) fn download(&self, what: &str) -> Result<(), String> {
         let set = &self.set;
         let file = match (what, &self.run_inputs) {
             ("model", Some((model, _))) => Some((format!("foresight-model-{set}.safetensors"), model.as_slice())),
             ("calib", Some((_, calib))) => Some((format!("foresight-calib-{set}.safetensors"), calib.as_slice())),
             _ => self.results.iter().find(|r| r.method == what && r.method != "dense").map(|r| (format!("foresight-scores-{what}-{set}.safetensors"), r.score_file.as_slice())),
         };
-        let outcome = match file {
-            Some((name, bytes)) => offer(&name, bytes).ok_or_else(|| format!("The browser refused to offer {name} for download.")),
+        match file {
+            Some((name, bytes)) => crate::exports::offer(&name, bytes, "application/octet-stream"),
             None => Err(format!("Nothing to download for `{what}`: run first.")),
-        };
-        if let Err(m) = outcome {
-            self.message = Some(m);
         }
     }
-}
-
-/// Hands `bytes` to the browser as a download named `name` (a blob URL; nothing leaves the tab).
-fn offer(name: &str, bytes: &[u8]) -> Option<()> {
-    let array = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("application/octet-stream");
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&array, &opts).ok()?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
-    let a: web_sys::HtmlAnchorElement = web_sys::window()?.document()?.create_element("a").ok()?.dyn_into().ok()?;
-    a.set_href(&url);
-    a.set_download(name);
-    a.click();
-    // The download starts asynchronously: free the URL a minute later, not now.
-    let revoke = Closure::once_into_js(move || {
-        let _ = web_sys::Url::revoke_object_url(&url);
-    });
-    web_sys::window()?.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000).ok().map(|_| ())
 }
