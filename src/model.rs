@@ -42,6 +42,8 @@ impl DeviceParams {
 pub struct Forward {
     /// `[B, K]` logits (absent when the model has no head).
     pub logits: Option<Tensor<2>>,
+    /// `[B, D]` the class token after the final LayerNorm: the head's input (the probe's features).
+    pub pre_logits: Tensor<2>,
     /// Every block's output `[B, T, D]`, in order.
     pub blocks: Vec<Tensor<3>>,
 }
@@ -115,10 +117,8 @@ pub fn forward(cfg: &VitConfig, p: &DeviceParams, images: Tensor<4>) -> Forward 
         x = block(cfg, p, i, x);
         blocks.push(x.clone());
     }
-    let logits = (cfg.num_classes > 0).then(|| {
-        let x = layer_norm(x, p.get("norm.weight"), p.get("norm.bias"));
-        let cls = x.narrow(1, 0, 1).reshape([b, d]);
-        linear2(cls, p.get("head.weight"), p.get("head.bias"), cfg.num_classes, d)
-    });
-    Forward { logits, blocks }
+    let x = layer_norm(x, p.get("norm.weight"), p.get("norm.bias"));
+    let pre_logits = x.narrow(1, 0, 1).reshape([b, d]);
+    let logits = (cfg.num_classes > 0).then(|| linear2(pre_logits.clone(), p.get("head.weight"), p.get("head.bias"), cfg.num_classes, d));
+    Forward { logits, pre_logits, blocks }
 }

@@ -142,21 +142,13 @@ pub async fn accuracy(model: &Vit, data: &Calibration, device: &Device, batch: u
 
 /// Class-token features after the final LayerNorm (the head's input), `[N, D]` flat.
 pub async fn features(model: &Vit, data: &Calibration, device: &Device, batch: usize) -> Result<Vec<f32>> {
-    let mut m = model.clone();
-    // An identity head of width D turns the logits into the pre-logits features.
-    let d = m.config.embed_dim;
-    let mut eye = vec![0f32; d * d];
-    (0..d).for_each(|i| eye[i * d + i] = 1.0);
-    m.params.insert("head.weight".into(), crate::vit::HostTensor { shape: vec![d, d], data: eye });
-    m.params.insert("head.bias".into(), crate::vit::HostTensor { shape: vec![d], data: vec![0.0; d] });
-    m.config.num_classes = d;
     let device = device.clone().without_autodiff();
-    let dp = DeviceParams::upload(&m.params, &device, |_| false);
-    let mut out = Vec::with_capacity(data.len() * d);
+    let dp = DeviceParams::upload(&model.params, &device, |_| false);
+    let mut out = Vec::with_capacity(data.len() * model.config.embed_dim);
     for start in (0..data.len()).step_by(batch.max(1)) {
         let len = batch.min(data.len() - start);
-        let fw = forward(&m.config, &dp, data.images_tensor(start, len, &device));
-        out.extend(read_f32(fw.logits.expect("identity head set above")).await?);
+        let fw = forward(&model.config, &dp, data.images_tensor(start, len, &device));
+        out.extend(read_f32(fw.pre_logits).await?);
     }
     Ok(out)
 }

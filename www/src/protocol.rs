@@ -125,6 +125,8 @@ pub struct ModelCard {
 pub struct MethodResult {
     /// Criterion name, or "dense".
     pub method: String,
+    /// The sparsity it was pruned to (0 for the dense model).
+    pub sparsity: f64,
     pub seconds: f64,
     pub kept: usize,
     pub total: usize,

@@ -203,6 +203,11 @@ fn done(t0: f64) {
     post(&Response::Done { seconds: now() - t0, wasm_memory: wasm_memory() });
 }
 
+/// The engine's options for a run's settings at `sparsity`.
+fn score_options(r: &RunRequest, scope: Scope, sparsity: f64) -> ScoreOptions {
+    ScoreOptions { alpha: r.alpha, sparsity: Some(sparsity), scope, synflow_rounds: r.synflow_rounds, ..Default::default() }
+}
+
 /// Scores `name` on the prepared batch and returns (scores, masks, seconds).
 async fn score_one(p: &Prepared, name: &str, r: &RunRequest, sparsity: f64) -> Result<(foresight::criteria::Scores, TensorMap<u8>, f64)> {
     let crit = by_name(name)?;
@@ -211,8 +216,7 @@ async fn score_one(p: &Prepared, name: &str, r: &RunRequest, sparsity: f64) -> R
         progress(pr.criterion, pr.step, pr.done, pr.total);
         true
     };
-    let options = ScoreOptions { alpha: r.alpha, sparsity: Some(sparsity), scope: p.scope, synflow_rounds: r.synflow_rounds, ..Default::default() };
-    let ctx = ScoreContext::new(&p.model, &p.calib, p.device.clone(), options, &report)?;
+    let ctx = ScoreContext::new(&p.model, &p.calib, p.device.clone(), score_options(r, p.scope, sparsity), &report)?;
     let scores = crit.score(&ctx).await?;
     let masks = make_masks(&scores, &p.names, sparsity, p.scope)?;
     Ok((scores, masks, now() - t0))
@@ -238,6 +242,7 @@ async fn run(r: RunRequest) -> Result<()> {
     let acc = probe_accuracy(&p.model, &p.probe_train, &p.probe_test, &p.norm, p.classes, &p.device).await?;
     post(&Response::Method(MethodResult {
         method: "dense".into(),
+        sparsity: 0.0,
         seconds: now() - t0,
         kept: p.total,
         total: p.total,
@@ -250,8 +255,7 @@ async fn run(r: RunRequest) -> Result<()> {
 
     for name in &r.criteria {
         let (scores, masks, seconds) = score_one(&p, name, &r, r.sparsity).await?;
-        let options = ScoreOptions { alpha: r.alpha, sparsity: Some(r.sparsity), scope: p.scope, synflow_rounds: r.synflow_rounds, ..Default::default() };
-        let score_file = score_file(&p.model, &p.names, &scores, Some(&masks), name, &options)?.to_bytes(false)?;
+        let score_file = score_file(&p.model, &p.names, &scores, Some(&masks), name, &score_options(&r, p.scope, r.sparsity))?.to_bytes(false)?;
         let pruned = apply_masks(&p.model, &masks)?;
         progress(name, "features", 0, 1);
         let blocks = analyze(&pruned, &p.calib, &p.device, 32, &mut |_, _| true).await?;
@@ -263,6 +267,7 @@ async fn run(r: RunRequest) -> Result<()> {
             .collect();
         post(&Response::Method(MethodResult {
             method: name.clone(),
+            sparsity: r.sparsity,
             seconds,
             kept: kept_of(&masks),
             total: p.total,

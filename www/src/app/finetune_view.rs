@@ -282,11 +282,10 @@ impl App {
     /// Results as a table: one row per method (the run, its fine-tune) and per sweep point.
     fn results_table(&self) -> Vec<serde_json::Value> {
         let mut rows: Vec<serde_json::Value> = Vec::new();
-        let run_q = |m: &str| if m == "dense" { 0.0 } else { self.sparsity };
         for r in &self.results {
             let f = self.finetuned.get(&r.method);
             rows.push(serde_json::json!({
-                "kind": "run", "set": self.set, "method": r.method, "sparsity": run_q(&r.method), "kept": r.kept, "total": r.total,
+                "kind": "run", "set": self.set, "method": r.method, "sparsity": r.sparsity, "kept": r.kept, "total": r.total,
                 "seconds": r.seconds, "probe_accuracy": r.probe_accuracy,
                 "finetune_accuracy": f.map(|f| f.accuracy), "finetune_steps": f.map(|f| f.steps),
                 "drift_correlation": f.map(|f| f.drift.correlation), "drift_relative_change": f.map(|f| f.drift.relative_change),
@@ -311,7 +310,7 @@ impl App {
                 let (model, _) = self.run_inputs.as_ref().ok_or("run first")?;
                 let model = foresight::Vit::from_bytes(model, "the run's model", None).map_err(|e| e.to_string())?;
                 let masks = r.masks.iter().map(|(n, v)| (n.clone(), v.to_vec())).collect();
-                let bytes = foresight::export::mask_file(&model, &masks, m, self.sparsity).and_then(|f| f.to_bytes(false)).map_err(|e| e.to_string())?;
+                let bytes = foresight::export::mask_file(&model, &masks, m, r.sparsity).and_then(|f| f.to_bytes(false)).map_err(|e| e.to_string())?;
                 crate::exports::offer(&format!("foresight-masks-{m}-{set}.safetensors"), &bytes, "application/octet-stream")
             }
             Some(("scores", m)) => self.download(m),
