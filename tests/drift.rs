@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::tiny_model;
+use common::{magnitude_masks, score, tiny_calib, tiny_model};
 use foresight::drift::drift;
 use foresight::export::{mask_file, masks_from_file, score_file};
-use foresight::mask::{make_masks, Scope};
 use foresight::tensorfile::TensorFile;
 use foresight::Vit;
 
@@ -50,8 +49,7 @@ fn drift_matches_closed_forms() {
 fn drift_counts_only_kept_weights() {
     let m = tiny_model();
     let names = m.config.prunable(false);
-    let scores = names.iter().map(|k| (k.clone(), m.params[k].data.iter().map(|x| x.abs()).collect())).collect();
-    let masks = make_masks(&scores, &names, 0.75, Scope::Global).unwrap();
+    let masks = magnitude_masks(&m, &tiny_calib(), 0.75);
     let kept = masks.values().flatten().filter(|&&k| k == 1).count();
     // Change only pruned weights: the kept ones did not move.
     let mut after = m.clone();
@@ -67,14 +65,14 @@ fn drift_counts_only_kept_weights() {
 fn masks_file_round_trips_and_matches_the_score_file() {
     let m = tiny_model();
     let names = m.config.prunable(false);
-    let scores = names.iter().map(|k| (k.clone(), m.params[k].data.iter().map(|x| x.abs()).collect())).collect();
-    let masks = make_masks(&scores, &names, 0.9, Scope::Global).unwrap();
+    let masks = magnitude_masks(&m, &tiny_calib(), 0.9);
     let bytes = mask_file(&m, &masks, "magnitude", 0.9).unwrap().to_bytes(false).unwrap();
     let f = TensorFile::parse(&bytes, "masks").unwrap();
     for n in &names {
         assert_eq!(f.tensors[n].shape, m.params[n].shape, "`{n}` keeps the weight's shape");
     }
     assert_eq!(masks_from_file(f, "masks").unwrap(), masks);
+    let scores = score(&m, &tiny_calib(), "magnitude", Default::default()).unwrap();
     let sf = score_file(&m, &names, &scores, Some(&masks), "magnitude", &Default::default()).unwrap();
     assert_eq!(masks_from_file(sf, "scores").unwrap(), masks);
     // A file with a value other than 0/1, or without masks, is refused with its name.

@@ -73,3 +73,9 @@ pub fn max_rel_err(a: &[f32], b: &[f32], floor: f32) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| (x - y).abs() / (y.abs() + floor)).fold(0.0, f32::max)
 }
+
+/// Global masks at sparsity `q` from the engine's Magnitude criterion.
+pub fn magnitude_masks(model: &Vit, calib: &Calibration, q: f64) -> foresight::mask::TensorMap<u8> {
+    let scores = score(model, calib, "magnitude", ScoreOptions::default()).expect("magnitude scores");
+    foresight::mask::make_masks(&scores, &model.config.prunable(false), q, foresight::mask::Scope::Global).expect("masks")
+}
