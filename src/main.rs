@@ -1,6 +1,8 @@
 //! `foresight`: the native command-line tool over the same engine as the page.
 
 mod cli;
+#[cfg(target_os = "wasi")]
+mod wasi_math;
 
 use clap::{Parser, Subcommand};
 use foresight::analysis::{analyze, apply_masks};

@@ -50,6 +50,9 @@ export async function ready(page, backend, images = 100) {
 
 // The native command line the page is compared with (built by `cargo test`, scripts/test.sh).
 export const cli = process.env.FORESIGHT_BIN || join(root, 'target', 'debug', 'foresight');
+// The same command line compiled to wasm32-wasip1 (scripts/test.sh), run by tests/e2e/wasi-run.mjs.
+export const cliWasm = process.env.FORESIGHT_WASI || join(root, 'target', 'wasm32-wasip1', 'debug', 'foresight.wasm');
+export const wasiRun = join(root, 'tests', 'e2e', 'wasi-run.mjs');
 
 export /** Tensors of a .safetensors file: name → { dtype, shape, data (Float32Array | Uint8Array) }. */
 function readSafetensors(path) {

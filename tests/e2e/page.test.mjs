@@ -1,7 +1,8 @@
 // End-to-end tests of the built page (dist/) in Debian's headless Chromium.
 //   node --test tests/e2e/       (scripts/e2e.sh builds the page first)
 // The full run (dense + seven criteria at 90 % on 100 images, every chart, compared with the
-// native CLI) runs on the backends in BACKENDS (default: cpu). On Chromium's software WebGPU
+// CLI: bit for bit with it compiled to WASI, within rounding natively) runs on the backends in
+// BACKENDS (default: cpu). On Chromium's software WebGPU
 // adapter (SwiftShader) that run takes far longer than CI allows (the dense model's analysis and
 // probe alone took 709 s here), so BACKENDS=webgpu,cpu is opt-in; WebGPU is still started, run
 // and lost in CI by the lost-device test, and checked against the CPU by tests/web.rs.
@@ -12,49 +13,60 @@ import { writeFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { setup, open, ready, cli, readSafetensors, download, finite, shots } from './helpers.mjs';
+import { setup, open, ready, cli, cliWasm, wasiRun, readSafetensors, download, finite, shots } from './helpers.mjs';
 
 setup();
 const backends = (process.env.BACKENDS || 'cpu').split(',');
 const CRITERIA = ['magnitude', 'snip', 'grasp', 'synflow', 'snip-mag', 'refer', 'afr'];
 
+/** Per tensor, how `fromPage` compares with `fromCli`: { identical (scores bit for bit),
+ *  maxRel (max |Δ| / max |s|), iou (of the masks), flipped (mask entries that differ) }. */
+function compareFiles(c, fromPage, fromCli) {
+  let identical = true, maxAbs = 0, maxRef = 0, both = 0, either = 0, flipped = 0;
+  for (const [name, t] of Object.entries(fromCli)) {
+    const p = fromPage[name];
+    assert.ok(p, `${c}: the page's file has no ${name}`);
+    assert.deepEqual(p.shape, t.shape, `${c}: ${name} shape`);
+    if (name.endsWith('.mask')) {
+      for (let i = 0; i < t.data.length; i++) {
+        if (t.data[i] && p.data[i]) both++;
+        if (t.data[i] || p.data[i]) either++;
+        if (t.data[i] !== p.data[i]) flipped++;
+      }
+    } else {
+      const a = new Uint32Array(t.data.buffer), b = new Uint32Array(p.data.buffer);
+      for (let i = 0; i < a.length; i++) {
+        if (a[i] !== b[i]) identical = false;
+        maxAbs = Math.max(maxAbs, Math.abs(t.data[i] - p.data[i]));
+        maxRef = Math.max(maxRef, Math.abs(t.data[i]));
+      }
+    }
+  }
+  assert.deepEqual(Object.keys(fromPage).sort(), Object.keys(fromCli).sort(), `${c}: the same tensors`);
+  return { identical, maxRel: maxAbs / (maxRef || 1), iou: both / (either || 1), flipped };
+}
+
 /**
  * Downloads the run's model, calibration batch and every method's score file from the page,
- * scores the same files with `foresight score` natively (CPU), and compares. Returns, per
- * criterion, { identical (scores bit for bit), maxRel (max |Δ| / max |s|), iou, flipped }.
+ * scores the same files with `foresight score` — natively (x86-64: SIMD, FMA, two threads) and
+ * compiled to wasm32-wasip1 under Node's WASI (the page's instruction set and summation order) —
+ * and compares. Returns, per criterion, { native, wasm } as `compareFiles` reports them.
  */
 async function compareWithCli(page, dir, criteria = CRITERIA, rounds = 100) {
   assert.ok(existsSync(cli), `the native CLI ${cli} is missing: run cargo test (or set FORESIGHT_BIN) first`);
+  assert.ok(existsSync(cliWasm), `the CLI compiled to WASI ${cliWasm} is missing: run scripts/test.sh (or set FORESIGHT_WASI) first`);
   const model = await download(page, '#export-model', dir);
   const calib = await download(page, '#export-calib', dir);
   const out = {};
   for (const c of criteria) {
     const fromPage = readSafetensors(await download(page, `#export-${c}`, dir));
-    const native = join(dir, `native-${c}.safetensors`);
-    const r = spawnSync(cli, ['score', '--model', model, '--calib', calib, '--criterion', c, '--sparsity', '0.9', '--scope', 'global', '--alpha', '1', '--synflow-rounds', String(rounds), '--out', native], { encoding: 'utf8' });
+    const args = (file) => ['score', '--model', model, '--calib', calib, '--criterion', c, '--sparsity', '0.9', '--scope', 'global', '--alpha', '1', '--synflow-rounds', String(rounds), '--out', file];
+    const native = join(dir, `native-${c}.safetensors`), wasm = join(dir, `wasi-${c}.safetensors`);
+    let r = spawnSync(cli, args(native), { encoding: 'utf8' });
     assert.equal(r.status, 0, `foresight score --criterion ${c} failed: ${r.stderr}`);
-    const fromCli = readSafetensors(native);
-    let identical = true, maxAbs = 0, maxRef = 0, both = 0, either = 0, flipped = 0;
-    for (const [name, t] of Object.entries(fromCli)) {
-      const p = fromPage[name];
-      assert.ok(p, `${c}: the page's file has no ${name}`);
-      assert.deepEqual(p.shape, t.shape, `${c}: ${name} shape`);
-      if (name.endsWith('.mask')) {
-        for (let i = 0; i < t.data.length; i++) {
-          if (t.data[i] && p.data[i]) both++;
-          if (t.data[i] || p.data[i]) either++;
-          if (t.data[i] !== p.data[i]) flipped++;
-        }
-      } else {
-        const a = new Uint32Array(t.data.buffer), b = new Uint32Array(p.data.buffer);
-        for (let i = 0; i < a.length; i++) {
-          if (a[i] !== b[i]) identical = false;
-          maxAbs = Math.max(maxAbs, Math.abs(t.data[i] - p.data[i]));
-          maxRef = Math.max(maxRef, Math.abs(t.data[i]));
-        }
-      }
-    }
-    out[c] = { identical, maxRel: maxAbs / (maxRef || 1), iou: both / (either || 1), flipped };
+    r = spawnSync(process.execPath, ['--no-warnings', wasiRun, cliWasm, ...args(wasm)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `foresight score --criterion ${c} (WASI) failed (${r.signal ?? r.error ?? 'exit ' + r.status}): ${r.stderr}`);
+    out[c] = { native: compareFiles(c, fromPage, readSafetensors(native)), wasm: compareFiles(c, fromPage, readSafetensors(wasm)) };
   }
   return out;
 }
@@ -87,23 +99,30 @@ for (const backend of backends) {
     assert.ok(canvas[0] > 0 && canvas[1] > 0);
     await page.screenshot({ path: join(shots, `foresight-${backend}.png`), fullPage: true });
     // The page's scores and masks against `foresight score` on the same model, images and settings.
-    // SynFlow's 100-round iteration amplifies float rounding chaotically (docs/criteria.md): its
-    // full mask is reported, and SynFlow is checked on one round in a second run below.
     const dir = mkdtempSync(join(tmpdir(), 'foresight-cmp-'));
-    const report = (c, r) => console.log(`${backend} vs native CLI, ${c}: scores ${r.identical ? 'bit for bit equal' : `differ, max rel. ${r.maxRel.toExponential(2)}`}; mask IoU ${r.iou.toFixed(5)} (${r.flipped} weights differ)`);
+    const report = (c, what, r) => console.log(`${backend} vs ${what}, ${c}: scores ${r.identical ? 'bit for bit equal' : `differ, max rel. ${r.maxRel.toExponential(2)}`}; mask IoU ${r.iou.toFixed(5)} (${r.flipped} weights differ)`);
     const bound = backend === 'cpu' ? 0.999 : 0.99;
-    for (const [c, r] of Object.entries(await compareWithCli(page, dir))) {
-      report(c, r);
-      if (c !== 'synflow') assert.ok(r.iou >= bound, `${backend}: ${c} mask IoU ${r.iou} with the CLI`);
+    for (const [c, { native, wasm }] of Object.entries(await compareWithCli(page, dir))) {
+      report(c, 'the CLI as wasm (WASI)', wasm);
+      report(c, 'the native CLI', native);
+      if (backend === 'cpu') {
+        // The same code on the same instruction set: bit for bit, SynFlow's 100 rounds included.
+        assert.ok(wasm.identical && wasm.flipped === 0, `cpu: ${c} differs from the CLI as wasm (max rel. ${wasm.maxRel}, ${wasm.flipped} mask entries)`);
+      } else if (c !== 'synflow') {
+        assert.ok(wasm.iou >= bound, `${backend}: ${c} mask IoU ${wasm.iou} with the CLI`);
+      }
+      if (c !== 'synflow') assert.ok(native.iou >= bound, `${backend}: ${c} mask IoU ${native.iou} with the native CLI`);
     }
+    // Natively, SynFlow's 100-round iteration amplifies the other summation order chaotically
+    // (docs/criteria.md): checked on one round in a second run.
     for (const c of CRITERIA.filter((c) => c !== 'synflow')) await page.uncheck('#crit-' + c);
     await page.fill('#synflow-rounds', '1');
     await page.press('#synflow-rounds', 'Tab');
     await page.click('#run');
     await page.waitForSelector('#total-time', { timeout: 600000 });
     const one = (await compareWithCli(page, dir, ['synflow'], 1)).synflow;
-    report('synflow (1 round)', one);
-    assert.ok(one.iou >= bound, `${backend}: one-round SynFlow mask IoU ${one.iou} with the CLI`);
+    report('synflow (1 round)', 'the native CLI', one.native);
+    assert.ok(one.native.iou >= bound, `${backend}: one-round SynFlow mask IoU ${one.native.iou} with the native CLI`);
     assert.deepEqual(problems, []);
     await ctx.close();
   });
