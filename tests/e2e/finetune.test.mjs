@@ -149,18 +149,36 @@ test('a shared link with garbage opens with a message and the defaults, never a 
   await ctx.close();
 });
 
-test('sparsity sweep: probe accuracy at 80–98 % per method, drawn against sparsity', { timeout: 900000 }, async () => {
-  const { page, ctx, problems } = await open('?backend=cpu#crit=magnitude,snip&k=2&probe=5&ptest=100');
+test('sparsity sweep: probe and fine-tuned accuracy at 80–98 % per method, drawn against sparsity', { timeout: 900000 }, async () => {
+  const { page, ctx, problems } = await open('?backend=cpu#crit=magnitude,snip&k=2&probe=5&ptest=100&steps=3&batch=8&test=50');
   await ready(page, 'cpu', 20);
-  await page.click('#sweep');
-  await page.waitForFunction(() => document.querySelectorAll('#sweep-panel td.sweep-acc').length === 8
+  const complete = () => page.waitForFunction(() => document.querySelectorAll('#sweep-panel td.sweep-acc').length === 8
     && [...document.querySelectorAll('#sweep-panel td.sweep-acc')].every((t) => t.textContent !== '…') && !document.querySelector('#sweep').disabled, null, { timeout: 800000 });
-  const cells = await page.$$eval('#sweep-panel td.sweep-acc', (t) => t.map((x) => Number(x.textContent)));
-  assert.ok(cells.every((v) => v >= 0 && v <= 100), cells.join(' '));
-  const lines = await page.$$eval('#chart-sweep polyline', (ls) => ls.map((l) => l.getAttribute('points')));
-  assert.equal(lines.length, 3, 'magnitude, snip and the dense line');
-  for (const p of lines) assert.ok(finite(p));
+  const check = async (kind) => {
+    assert.match(await page.textContent('#sweep-panel .caption'), new RegExp(`^${kind} accuracy`));
+    const cells = await page.$$eval('#sweep-panel td.sweep-acc', (t) => t.map((x) => Number(x.textContent)));
+    assert.ok(cells.every((v) => v >= 0 && v <= 100), `${kind}: ${cells.join(' ')}`);
+    const lines = await page.$$eval('#chart-sweep polyline', (ls) => ls.map((l) => l.getAttribute('points')));
+    assert.equal(lines.length, 3, 'magnitude, snip and the dense line');
+    for (const p of lines) assert.ok(finite(p), `${kind}: points "${p}"`);
+    return cells;
+  };
+  await page.click('#sweep');
+  await complete();
+  await check('Linear-probe');
   await page.screenshot({ path: join(shots, 'foresight-sweep-cpu.png'), fullPage: true });
+  // Fine-tuned: every point fine-tuned for 3 steps of 8 images, scored on 50 test images.
+  await page.check('#sweep-finetune');
+  await page.click('#sweep');
+  await page.waitForFunction(() => document.querySelector('#sweep-panel .caption')?.textContent.startsWith('Fine-tuned'), null, { timeout: 800000 });
+  await complete();
+  const tuned = await check('Fine-tuned');
+  // Scored on 50 images: every accuracy is a multiple of 2 %.
+  assert.ok(tuned.every((v) => Math.abs(v / 2 - Math.round(v / 2)) < 1e-9), tuned.join(' '));
+  const json = JSON.parse(readFileSync(await download(page, '#export-json', mkdtempSync(join(tmpdir(), 'foresight-sweep-'))), 'utf8'));
+  const points = json.results.filter((r) => r.kind === 'sweep');
+  assert.equal(points.length, 9, 'dense + 2 methods × 4 sparsities');
+  assert.ok(points.every((r) => Number.isFinite(r.finetune_accuracy) && r.finetune_steps === 3), JSON.stringify(points[0]));
   assert.deepEqual(problems, []);
   await ctx.close();
 });

@@ -287,7 +287,17 @@ fn finetune_config(s: &FinetuneSettings) -> FinetuneConfig {
 }
 
 /// Fine-tunes `model` under `masks` on `train`, reporting every step, and scores it on `test`.
-async fn finetune_one(
+/// What a masked fine-tune of `model` gives: the tuned model, its held-out accuracy, the losses.
+struct Tuned {
+    model: Vit,
+    accuracy: f64,
+    losses: Vec<f64>,
+    seconds: f64,
+}
+
+/// Fine-tunes `model` under `masks` (posting each step's loss as `method`), then measures the
+/// held-out accuracy on `test`.
+async fn tune(
     method: &str,
     model: &Vit,
     masks: Option<&TensorMap<u8>>,
@@ -296,7 +306,7 @@ async fn finetune_one(
     norm: &Normalization,
     device: &Device,
     s: &FinetuneSettings,
-) -> Result<FinetuneResult> {
+) -> Result<Tuned> {
     let t0 = now();
     let mut losses = Vec::with_capacity(s.steps);
     let mut on_step = |step: usize, loss: f64| {
@@ -308,22 +318,28 @@ async fn finetune_one(
     let seconds = now() - t0;
     progress(method, "test accuracy", 0, 1);
     let accuracy = split_accuracy(&tuned, test, norm, device).await?;
+    Ok(Tuned { model: tuned, accuracy, losses, seconds })
+}
+
+/// What the page shows and offers of a fine-tune `t` of `model`: the drift of the kept weights,
+/// a check that the pruned ones stayed zero, and the tuned model as a file.
+fn finetune_result(method: &str, model: &Vit, masks: Option<&TensorMap<u8>>, s: &FinetuneSettings, test_images: usize, t: Tuned) -> Result<FinetuneResult> {
     let names = model.config.prunable(false);
-    let drift = drift(model, &tuned, &names, masks, 160)?;
+    let drift = drift(model, &t.model, &names, masks, 160)?;
     let pruned_nonzero = masks.map_or(0, |ms| {
-        ms.iter().map(|(n, m)| tuned.params[n].data.iter().zip(m).filter(|(x, k)| **k == 0 && **x != 0.0).count()).sum()
+        ms.iter().map(|(n, m)| t.model.params[n].data.iter().zip(m).filter(|(x, k)| **k == 0 && **x != 0.0).count()).sum()
     });
     Ok(FinetuneResult {
         method: method.into(),
         steps: s.steps,
-        seconds,
-        steps_per_second: s.steps as f64 / seconds.max(1e-9),
-        accuracy,
-        test_images: test.len(),
+        seconds: t.seconds,
+        steps_per_second: s.steps as f64 / t.seconds.max(1e-9),
+        accuracy: t.accuracy,
+        test_images,
         pruned_nonzero,
-        losses,
+        losses: t.losses,
         drift,
-        model: ByteBuf::from(tuned.to_file()?.to_bytes(false)?),
+        model: ByteBuf::from(t.model.to_file()?.to_bytes(false)?),
     })
 }
 
@@ -340,8 +356,8 @@ async fn finetune_jobs(r: FinetuneRequest) -> Result<()> {
     let test = test.first(r.settings.test_images);
     for job in &r.jobs {
         let masks: Option<TensorMap<u8>> = (!job.masks.is_empty()).then(|| job.masks.iter().map(|(n, m)| (n.clone(), m.to_vec())).collect());
-        let res = finetune_one(&job.method, &model, masks.as_ref(), &train, &test, &norm, &device, &r.settings).await?;
-        post(&Response::Finetuned(res));
+        let t = tune(&job.method, &model, masks.as_ref(), &train, &test, &norm, &device, &r.settings).await?;
+        post(&Response::Finetuned(finetune_result(&job.method, &model, masks.as_ref(), &r.settings, test.len(), t)?));
     }
     done(t_all);
     Ok(())
@@ -362,7 +378,7 @@ async fn sweep(r: SweepRequest) -> Result<()> {
         progress(method, &format!("probe at {:.0} %", q * 100.0), 0, 1);
         let probe_accuracy = probe_accuracy(&pruned, &p.probe_train, &p.probe_test, &p.norm, p.classes, &p.device).await?;
         let finetune_accuracy = match (&r.finetune, &test) {
-            (Some(s), Some(test)) => Some(finetune_one(method, &p.model, masks, &p.train, test, &p.norm, &p.device, s).await?.accuracy),
+            (Some(s), Some(test)) => Some(tune(method, &p.model, masks, &p.train, test, &p.norm, &p.device, s).await?.accuracy),
             _ => None,
         };
         Ok(SweepPoint { method: method.into(), sparsity: q, kept: masks.map_or(p.total, kept_of), probe_accuracy, finetune_accuracy })
