@@ -491,15 +491,18 @@ impl Component for App {
                     self.bench_step(ctx);
                 }
                 Ok(Response::Error { message }) => {
-                    self.message = Some(message.clone());
-                    if self.running || message.contains("internal error") {
-                        // The worker may be unusable after an internal error: start afresh.
+                    self.message = Some(message);
+                    if self.running {
                         self.stop_task();
                         self._ticker = None;
-                        if message.contains("internal error") {
-                            self.start_worker(ctx);
-                        }
                     }
+                }
+                Ok(Response::Panicked { message }) => {
+                    // The worker may be unusable after a panic: start afresh.
+                    self.message = Some(format!("{message}; the worker was restarted and earlier results kept."));
+                    self.stop_task();
+                    self._ticker = None;
+                    self.start_worker(ctx);
                 }
                 Err(e) => self.message = Some(format!("unexpected message from the worker: {e}")),
             },

@@ -102,6 +102,8 @@ pub enum Response {
     /// grows, so this is its peak).
     Done { seconds: f64, wasm_memory: f64 },
     Error { message: String },
+    /// The worker panicked (a bug): it may be unusable, so the page starts a fresh one.
+    Panicked { message: String },
     /// Sent by worker.js when WebGPU reports the device lost (`GPUDevice.lost`).
     GpuLost { reason: String, message: String },
 }

@@ -56,7 +56,7 @@ fn now() -> f64 {
 #[wasm_bindgen]
 pub fn start_worker() {
     std::panic::set_hook(Box::new(|info| {
-        post(&Response::Error { message: format!("the worker stopped on an internal error: {info}") });
+        post(&Response::Panicked { message: format!("the worker stopped on an internal error: {info}") });
     }));
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| {
         match serde_wasm_bindgen::from_value::<Request>(e.data()) {
