@@ -286,7 +286,6 @@ fn finetune_config(s: &FinetuneSettings) -> FinetuneConfig {
     FinetuneConfig { steps: s.steps, batch: s.batch, lr: s.lr, seed: s.seed, ..Default::default() }
 }
 
-/// Fine-tunes `model` under `masks` on `train`, reporting every step, and scores it on `test`.
 /// What a masked fine-tune of `model` gives: the tuned model, its held-out accuracy, the losses.
 struct Tuned {
     model: Vit,
