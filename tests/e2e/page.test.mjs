@@ -4,7 +4,8 @@
 // CLI: bit for bit with it compiled to WASI, within rounding natively) runs on the backends in
 // BACKENDS (default: cpu). On Chromium's software WebGPU
 // adapter (SwiftShader) that run takes far longer than CI allows (the dense model's analysis and
-// probe alone took 709 s here), so BACKENDS=webgpu,cpu is opt-in; WebGPU is still started, run
+// probe alone took 709 s here; scoring the seven criteria took 35 minutes in page-bench.mjs), so
+// BACKENDS=webgpu,cpu is opt-in; WebGPU is still started, run
 // and lost in CI by the lost-device test, and checked against the CPU by tests/web.rs.
 // Screenshots go to $SHOTS (default /tmp).
 import { test } from 'node:test';
