@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { setup, open, ready, cli, readSafetensors, download, finite, shots, root } from './helpers.mjs';
+import { setup, open, ready, benchReport, cli, readSafetensors, download, finite, shots, root } from './helpers.mjs';
 
 setup();
 
@@ -193,19 +193,8 @@ for (const backend of ['cpu', 'webgpu']) {
       : '?bench=1#crit=magnitude,snip&k=1&steps=2&batch=4&test=20&probe=1&ptest=10&ftdense=0';
     const steps = backend === 'cpu' ? 10 : 2, tuned = backend === 'cpu' ? 3 : 2;
     const { page, ctx, problems } = await open(setup);
-    const logged = new Promise((res) => page.on('console', (m) => { if (m.text().startsWith('foresight-bench ')) res(m.text().slice(16)); }));
     await ready(page, backend, 10);
-    // Where the time goes (a software adapter is slow): the progress list every 30 s.
-    const t0 = Date.now();
-    const poll = setInterval(async () => {
-      const p = await page.textContent('#progress').catch(() => '');
-      console.log(`${backend} +${((Date.now() - t0) / 1000).toFixed(0)} s: ${p}`);
-    }, 30000);
-    try { await page.waitForSelector('#bench', { timeout: 1700000 }); } finally { clearInterval(poll); }
-    const report = JSON.parse(await page.textContent('#bench'));
-    assert.deepEqual(JSON.parse(await logged), report, 'the same JSON on the console');
-    console.log(`benchmark ${backend}: ${JSON.stringify(report)}`);
-    assert.equal(report.backend, backend);
+    const report = await benchReport(page, backend);
     assert.ok(report.model_ready_seconds > 0 && report.worker_wasm_memory_bytes > 0);
     assert.deepEqual(Object.keys(report.seconds_per_criterion).sort(), ['dense', 'magnitude', 'snip']);
     assert.equal(report.finetune.length, tuned);

@@ -1,6 +1,7 @@
 // Shared by the page's end-to-end tests: a static server for dist/, Debian's Chromium, and
 // helpers to open the page, wait for it, download files and read safetensors.
 import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -46,6 +47,26 @@ export async function ready(page, backend, images = 100) {
   await page.waitForSelector(`#backend[data-backend="${backend}"]`, { timeout: 180000 });
   await page.waitForFunction((n) => document.querySelector('#selection-count')?.textContent === `${n} selected`, images, { timeout: 180000 });
   await page.waitForSelector('#model-card', { timeout: 180000 });
+}
+
+/**
+ * Waits for benchmark mode's report on a page opened with `?bench=1`, logging the progress list
+ * every `every` ms (a software adapter is slow); checks that the console got the same JSON and
+ * returns the report.
+ */
+export async function benchReport(page, backend, { every = 30000, timeout = 1700000 } = {}) {
+  const logged = new Promise((res) => page.on('console', (m) => { if (m.text().startsWith('foresight-bench ')) res(m.text().slice(16)); }));
+  const t0 = Date.now();
+  const poll = setInterval(async () => {
+    const p = await page.textContent('#progress').catch(() => '');
+    console.log(`${backend} +${((Date.now() - t0) / 1000).toFixed(0)} s: ${p}`);
+  }, every);
+  try { await page.waitForSelector('#bench', { timeout }); } finally { clearInterval(poll); }
+  const report = JSON.parse(await page.textContent('#bench'));
+  assert.deepEqual(JSON.parse(await logged), report, 'the same JSON on the console');
+  console.log(`benchmark ${backend}: ${JSON.stringify(report)}`);
+  assert.equal(report.backend, backend);
+  return report;
 }
 
 // The native command line the page is compared with (built by `cargo test`, scripts/test.sh).

@@ -6,8 +6,7 @@
 // Fine-tuning is kept short (5 steps of 8 images per method, 100 test images) and the probe small
 // (1 image per class, 10 test images): the figure wanted here is the time per criterion.
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { setup, open, ready } from './helpers.mjs';
+import { setup, open, ready, benchReport } from './helpers.mjs';
 
 setup();
 const ALL = 'magnitude,snip,grasp,synflow,snip-mag,refer,afr';
@@ -16,15 +15,7 @@ for (const backend of (process.env.BACKENDS || 'webgpu,cpu').split(',')) {
     const query = `?bench=1${backend === 'cpu' ? '&backend=cpu' : ''}#crit=${ALL}&q=0.9&k=10&steps=5&batch=8&test=100&probe=1&ptest=10&ftdense=0`;
     const { page, ctx } = await open(query);
     await ready(page, backend, 100);
-    const t0 = Date.now();
-    const poll = setInterval(async () => {
-      const p = await page.textContent('#progress').catch(() => '');
-      console.log(`${backend} +${((Date.now() - t0) / 1000).toFixed(0)} s: ${p}`);
-    }, 60000);
-    try { await page.waitForSelector('#bench', { timeout: 7100000 }); } finally { clearInterval(poll); }
-    const report = JSON.parse(await page.textContent('#bench'));
-    console.log(`benchmark ${backend}: ${JSON.stringify(report)}`);
-    assert.equal(report.backend, backend);
+    await benchReport(page, backend, { every: 60000, timeout: 7100000 });
     await ctx.close();
   });
 }

@@ -122,7 +122,9 @@ for (const backend of backends) {
     await page.click('#run');
     await page.waitForSelector('#total-time', { timeout: 600000 });
     const one = (await compareWithCli(page, dir, ['synflow'], 1)).synflow;
+    report('synflow (1 round)', 'the CLI as wasm (WASI)', one.wasm);
     report('synflow (1 round)', 'the native CLI', one.native);
+    if (backend === 'cpu') assert.ok(one.wasm.identical && one.wasm.flipped === 0, `cpu: one-round SynFlow differs from the CLI as wasm`);
     assert.ok(one.native.iou >= bound, `${backend}: one-round SynFlow mask IoU ${one.native.iou} with the native CLI`);
     assert.deepEqual(problems, []);
     await ctx.close();
