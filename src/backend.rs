@@ -42,28 +42,10 @@ pub async fn device_async(backend: Backend) -> Result<Device> {
     match backend {
         Backend::Cpu => Ok(Device::flex()),
         #[cfg(feature = "wgpu")]
-        Backend::Wgpu => {
-            #[cfg(target_arch = "wasm32")]
-            quick_autotune();
-            Device::wgpu_options().init_async().await.map_err(no_adapter)
-        }
+        Backend::Wgpu => Device::wgpu_options().init_async().await.map_err(no_adapter),
         #[cfg(not(feature = "wgpu"))]
         Backend::Wgpu => Err(no_wgpu_feature()),
     }
-}
-
-/// In the browser, CubeCL's autotune has no on-disk cache and runs every candidate kernel a
-/// fixed number of times for each new shape — on a software adapter (SwiftShader) that costs
-/// more than the work itself. One quick sample per candidate at the lowest level instead.
-#[cfg(all(feature = "wgpu", target_arch = "wasm32"))]
-fn quick_autotune() {
-    use burn::cubecl::config::{autotune::AutotuneLevel, CubeClRuntimeConfig, RuntimeConfig};
-    let mut config = CubeClRuntimeConfig::default();
-    config.autotune.level = AutotuneLevel::Minimal;
-    config.autotune.bench.min_samples = 1;
-    config.autotune.bench.max_samples = 1;
-    // Already set (a second WebGPU start in the same worker): keep the first.
-    let _ = CubeClRuntimeConfig::try_set(config);
 }
 
 #[cfg(feature = "wgpu")]
