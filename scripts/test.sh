@@ -4,7 +4,8 @@
 #   2. the engine compiled to wasm32, in headless Chromium, on the CPU backend and on WebGPU;
 #   3. the page end to end in headless Chromium (scripts/e2e.sh): a full run on the CPU backend
 #      compared with the native CLI built in step 1 and, bit for bit, with the CLI compiled to
-#      wasm32-wasip1 (run under Node's WASI); bad input, a lost WebGPU device, the CSP.
+#      wasm32-wasip1 (run under Node's WASI); the same run on WebGPU (SwiftShader) at a smaller
+#      size, its masks compared with the CLI's; bad input, a lost WebGPU device, the CSP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -2,11 +2,11 @@
 //   node --test tests/e2e/       (scripts/e2e.sh builds the page first)
 // The full run (dense + seven criteria at 90 % on 100 images, every chart, compared with the
 // CLI: bit for bit with it compiled to WASI, within rounding natively) runs on the backends in
-// BACKENDS (default: cpu). On Chromium's software WebGPU
-// adapter (SwiftShader) that run takes far longer than CI allows (the dense model's analysis and
-// probe alone took 709 s here; scoring the seven criteria took 35 minutes in page-bench.mjs), so
-// BACKENDS=webgpu,cpu is opt-in; WebGPU is still started, run
-// and lost in CI by the lost-device test, and checked against the CPU by tests/web.rs.
+// BACKENDS (default: cpu). On Chromium's software WebGPU adapter (SwiftShader) that run takes far
+// longer than CI allows (the dense model's analysis and probe alone took 709 s here; scoring the
+// seven criteria took 35 minutes in page-bench.mjs), so BACKENDS=webgpu,cpu is opt-in and CI runs
+// the same test on WebGPU at a smaller size (below); WebGPU is also lost mid-run by the
+// lost-device test and checked against the CPU by tests/web.rs.
 // Screenshots go to $SHOTS (default /tmp).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,10 +73,17 @@ async function compareWithCli(page, dir, criteria = CRITERIA, rounds = 100) {
 }
 
 
-for (const backend of backends) {
-  test(`all seven criteria at 90 % on ${backend}: every chart and the table are filled`, { timeout: 1800000 }, async () => {
-    const { page, ctx, problems } = await open(backend === 'cpu' ? '?backend=cpu' : '');
-    await ready(page, backend);
+// The full run as the issue states it (10 images per class, SynFlow's 100 rounds, the default
+// probe of 50 train images per class and 500 test images) on each backend in BACKENDS; and, unless
+// WebGPU is among them, the same run on WebGPU at a size CI affords: 1 image per class, SynFlow in
+// 1 round, a probe of 2 images per class and 50 test images (about 3 minutes on SwiftShader).
+const runs = backends.map((backend) => ({ backend, size: 'full', hash: '', images: 100, rounds: 100 }));
+if (!backends.includes('webgpu')) runs.push({ backend: 'webgpu', size: 'small', hash: '#k=1&rounds=1&probe=2&ptest=50', images: 10, rounds: 1 });
+
+for (const { backend, size, hash, images, rounds } of runs) {
+  test(`all seven criteria at 90 % on ${backend} (${size}): every chart and the table are filled, equal to the CLI`, { timeout: 1800000 }, async () => {
+    const { page, ctx, problems } = await open((backend === 'cpu' ? '?backend=cpu' : '') + hash);
+    await ready(page, backend, images);
     const t0 = Date.now();
     await page.click('#run');
     await page.waitForSelector('#total-time', { timeout: 1700000 });
@@ -98,24 +105,31 @@ for (const backend of backends) {
     assert.ok(iou.every((v) => v >= 0 && v <= 1));
     const canvas = await page.$eval('#heat-canvas', (c) => [c.width, c.height]);
     assert.ok(canvas[0] > 0 && canvas[1] > 0);
-    await page.screenshot({ path: join(shots, `foresight-${backend}.png`), fullPage: true });
+    await page.screenshot({ path: join(shots, `foresight-${backend}${size === 'small' ? '-small' : ''}.png`), fullPage: true });
     // The page's scores and masks against `foresight score` on the same model, images and settings.
     const dir = mkdtempSync(join(tmpdir(), 'foresight-cmp-'));
     const report = (c, what, r) => console.log(`${backend} vs ${what}, ${c}: scores ${r.identical ? 'bit for bit equal' : `differ, max rel. ${r.maxRel.toExponential(2)}`}; mask IoU ${r.iou.toFixed(5)} (${r.flipped} weights differ)`);
     const bound = backend === 'cpu' ? 0.999 : 0.99;
-    for (const [c, { native, wasm }] of Object.entries(await compareWithCli(page, dir))) {
+    // Another summation order (native SIMD, or the GPU's kernels) makes SynFlow's 100-round
+    // iteration diverge chaotically (docs/criteria.md): its masks are compared at 1 round only.
+    const iterated = (c) => c === 'synflow' && rounds > 1;
+    for (const [c, { native, wasm }] of Object.entries(await compareWithCli(page, dir, CRITERIA, rounds))) {
       report(c, 'the CLI as wasm (WASI)', wasm);
       report(c, 'the native CLI', native);
       if (backend === 'cpu') {
         // The same code on the same instruction set: bit for bit, SynFlow's 100 rounds included.
         assert.ok(wasm.identical && wasm.flipped === 0, `cpu: ${c} differs from the CLI as wasm (max rel. ${wasm.maxRel}, ${wasm.flipped} mask entries)`);
-      } else if (c !== 'synflow') {
+      } else if (!iterated(c)) {
         assert.ok(wasm.iou >= bound, `${backend}: ${c} mask IoU ${wasm.iou} with the CLI`);
       }
-      if (c !== 'synflow') assert.ok(native.iou >= bound, `${backend}: ${c} mask IoU ${native.iou} with the native CLI`);
+      if (!iterated(c)) assert.ok(native.iou >= bound, `${backend}: ${c} mask IoU ${native.iou} with the native CLI`);
     }
-    // Natively, SynFlow's 100-round iteration amplifies the other summation order chaotically
-    // (docs/criteria.md): checked on one round in a second run.
+    if (rounds === 1) {
+      assert.deepEqual(problems, []);
+      await ctx.close();
+      return;
+    }
+    // The 100-round run's SynFlow, checked on one round in a second run.
     for (const c of CRITERIA.filter((c) => c !== 'synflow')) await page.uncheck('#crit-' + c);
     await page.fill('#synflow-rounds', '1');
     await page.press('#synflow-rounds', 'Tab');
