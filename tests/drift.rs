@@ -7,6 +7,7 @@ mod common;
 use common::{magnitude_masks, score, tiny_calib, tiny_model};
 use foresight::drift::drift;
 use foresight::export::{mask_file, masks_from_file, score_file};
+use foresight::mask::{make_masks, Scope};
 use foresight::tensorfile::TensorFile;
 use foresight::Vit;
 
@@ -65,14 +66,14 @@ fn drift_counts_only_kept_weights() {
 fn masks_file_round_trips_and_matches_the_score_file() {
     let m = tiny_model();
     let names = m.config.prunable(false);
-    let masks = magnitude_masks(&m, &tiny_calib(), 0.9);
+    let scores = score(&m, &tiny_calib(), "magnitude", Default::default()).unwrap();
+    let masks = make_masks(&scores, &names, 0.9, Scope::Global).unwrap();
     let bytes = mask_file(&m, &masks, "magnitude", 0.9).unwrap().to_bytes(false).unwrap();
     let f = TensorFile::parse(&bytes, "masks").unwrap();
     for n in &names {
         assert_eq!(f.tensors[n].shape, m.params[n].shape, "`{n}` keeps the weight's shape");
     }
     assert_eq!(masks_from_file(f, "masks").unwrap(), masks);
-    let scores = score(&m, &tiny_calib(), "magnitude", Default::default()).unwrap();
     let sf = score_file(&m, &names, &scores, Some(&masks), "magnitude", &Default::default()).unwrap();
     assert_eq!(masks_from_file(sf, "scores").unwrap(), masks);
     // A file with a value other than 0/1, or without masks, is refused with its name.
