@@ -165,6 +165,12 @@ fn run(cli: Cli) -> Result<()> {
             let crit = by_name(&criterion)?;
             let scope: Scope = scope.parse()?;
             let (model, calib, dev) = load(&m)?;
+            if calib.num_classes != model.config.num_classes {
+                eprintln!(
+                    "note: the model's head has {} classes, the calibration batch {} (its `num_classes` metadata, else its largest label + 1): scoring with a new {}-class head (seed {seed})",
+                    model.config.num_classes, calib.num_classes, calib.num_classes
+                );
+            }
             let model = model.with_head(calib.num_classes, seed)?;
             let options = ScoreOptions { alpha, sparsity, scope, include_head, batch: m.batch, synflow_rounds, ..Default::default() };
             let ctx = ScoreContext::new(&model, &calib, dev, options.clone(), &print_progress)?;

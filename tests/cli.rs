@@ -28,6 +28,7 @@ fn score_writes_scores_and_masks_under_timm_names() {
         "--sparsity", "0.9", "--out", &out,
     ]);
     assert!(ok, "{err}");
+    assert!(!err.contains("class head"), "the model's own 4-class head fits the 4-class batch: {err}");
     let f = TensorFile::read(std::path::Path::new(&out)).unwrap();
     let model = tiny_model();
     let names = model.config.prunable(false);
@@ -63,6 +64,21 @@ fn score_writes_scores_and_masks_under_timm_names() {
         }
     }
     assert_ne!(v["dense"][2]["l1_per_token"], v["pruned"][2]["l1_per_token"]);
+}
+
+#[test]
+fn score_says_when_it_draws_a_new_head() {
+    // The fixture batch with `num_classes` 6: the 4-class head cannot serve it.
+    let mut calib = TensorFile::read(&fixture("tiny_calib.safetensors")).unwrap();
+    calib.metadata.insert("num_classes".into(), "6".into());
+    let c = tmp("calib6.safetensors");
+    calib.write(std::path::Path::new(&c), false).unwrap();
+    let m = fixture("tiny_vit.safetensors");
+    let (ok, _, err) = foresight(&[
+        "score", "--model", m.to_str().unwrap(), "--calib", &c, "--criterion", "snip", "--seed", "3", "--out", &tmp("snip6.safetensors"),
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("the model's head has 4 classes, the calibration batch 6") && err.contains("new 6-class head (seed 3)"), "{err}");
 }
 
 #[test]
