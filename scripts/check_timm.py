@@ -5,20 +5,28 @@ libraries is several GB). Three things, each printed with its numbers:
    (config and input normalisation from the file's `__metadata__`);
 2. timm's forward pass gives the test accuracy the file states (all 10,000 Fashion-MNIST test
    images from the committed shard), so our ViT computes what timm's does;
-3. each masks file given (the page's "masks" download, or a `foresight score --sparsity` output)
+3. a user's checkpoint of a real timm architecture: DeiT-Tiny (`deit_tiny_patch16_224`, timm's own
+   random initialisation, seed 0, 10 classes) saved as a plain state dict loads into
+   `foresight score`, and its SNIP scores |θ ⊙ ∇L| on 10 random 224×224 images equal PyTorch's
+   autograd ones (forward and backward through all 12 blocks checked at once);
+4. each masks file given (the page's "masks" download, or a `foresight score --sparsity` output)
    applies with `torch.nn.utils.prune.custom_from_mask`: every pruned weight is zero afterwards and
    the kept count matches the file.
 
     python3 -m venv /tmp/tv && /tmp/tv/bin/pip install torch timm safetensors
-    /tmp/tv/bin/python scripts/check_timm.py [masks.safetensors ...]
+    cargo build --bin foresight
+    /tmp/tv/bin/python scripts/check_timm.py [masks.safetensors ...]     (FORESIGHT_BIN overrides the tool)
 """
 import json
+import os
+import subprocess
 import sys
+import tempfile
 
 import timm
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from torch.nn.utils import prune
 
 MODEL = "static/models/vit-fmnist.safetensors"
@@ -49,6 +57,37 @@ def accuracy(model, norm, path):
     return (pred == y).sum().item(), len(y)
 
 
+def deit_snip(tool):
+    """SNIP on a random-init DeiT-Tiny: `foresight score` against PyTorch autograd."""
+    torch.manual_seed(0)
+    model = timm.create_model("deit_tiny_patch16_224", pretrained=False, num_classes=10).eval()
+    x = torch.randn(10, 3, 224, 224)
+    y = torch.arange(10)  # every class once: the tool reads the class count from the labels
+    torch.nn.functional.cross_entropy(model(x), y).backward()  # mean over the batch, as SNIP's L
+    with tempfile.TemporaryDirectory() as d:
+        ckpt, calib, out = (os.path.join(d, f) for f in ("deit.safetensors", "calib.safetensors", "snip.safetensors"))
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, ckpt)
+        save_file({"images": x, "labels": y}, calib)
+        subprocess.run([tool, "score", "--model", ckpt, "--heads", "3", "--calib", calib, "--criterion", "snip",
+                        "--sparsity", "0.9", "--out", out], check=True, capture_output=True)
+        ours = load_file(out)
+    worst, kept_both, kept_either, names = 0.0, 0, 0, 0
+    theirs_all = {}
+    for name, p in model.named_parameters():
+        if name in ours:
+            theirs_all[name] = (p.detach() * p.grad).abs()
+    top = max(t.max().item() for t in theirs_all.values())
+    flat = torch.cat([t.flatten() for t in theirs_all.values()])
+    threshold = flat.kthvalue(int(0.9 * flat.numel())).values.item()  # PyTorch's own 90 % mask
+    for name, theirs in theirs_all.items():
+        names += 1
+        worst = max(worst, (ours[name] - theirs).abs().max().item() / top)
+        a, b = ours[name + ".mask"].bool(), theirs > threshold
+        kept_both += (a & b).sum().item()
+        kept_either += (a | b).sum().item()
+    return names, worst, kept_both / kept_either, sum(p.numel() for p in model.parameters())
+
+
 def apply_masks(model, path):
     tensors = load_file(path)
     score_layout = any(k.endswith(".mask") for k in tensors)
@@ -76,6 +115,11 @@ def main():
     right, n = accuracy(model, norm, TEST)
     print(f"timm's forward pass: {right}/{n} = {100 * right / n:.2f} % on the Fashion-MNIST test split "
           f"(the file states {100 * training['test_accuracy_stored']:.2f} %, measured by our engine)")
+    tool = os.environ.get("FORESIGHT_BIN", "target/debug/foresight")
+    names, worst, iou, params = deit_snip(tool)
+    print(f"DeiT-Tiny ({params} params, random init, plain timm state dict) in `foresight score --heads 3`: "
+          f"SNIP on {names} prunable tensors within {worst:.1e} of PyTorch autograd's (max |Δ| / max score); "
+          f"90 % mask IoU with PyTorch's {iou:.5f}")
     for path in sys.argv[1:]:
         m, _, _ = load_model(MODEL)
         count, kept, total, q = apply_masks(m, path)
