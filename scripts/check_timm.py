@@ -1,5 +1,5 @@
 """One-off check against PyTorch and timm (not part of the test command: PyTorch with its CUDA
-libraries is several GB). Three things, each printed with its numbers:
+libraries is several GB). Four things, each printed with its numbers:
 
 1. the bundled model loads into timm's own `VisionTransformer` with strict names and shapes
    (config and input normalisation from the file's `__metadata__`);
@@ -71,21 +71,14 @@ def deit_snip(tool):
         subprocess.run([tool, "score", "--model", ckpt, "--heads", "3", "--calib", calib, "--criterion", "snip",
                         "--sparsity", "0.9", "--out", out], check=True, capture_output=True)
         ours = load_file(out)
-    worst, kept_both, kept_either, names = 0.0, 0, 0, 0
-    theirs_all = {}
-    for name, p in model.named_parameters():
-        if name in ours:
-            theirs_all[name] = (p.detach() * p.grad).abs()
-    top = max(t.max().item() for t in theirs_all.values())
-    flat = torch.cat([t.flatten() for t in theirs_all.values()])
+    theirs = {n: (p.detach() * p.grad).abs() for n, p in model.named_parameters() if n in ours}
+    top = max(t.max().item() for t in theirs.values())
+    flat = torch.cat([t.flatten() for t in theirs.values()])
     threshold = flat.kthvalue(int(0.9 * flat.numel())).values.item()  # PyTorch's own 90 % mask
-    for name, theirs in theirs_all.items():
-        names += 1
-        worst = max(worst, (ours[name] - theirs).abs().max().item() / top)
-        a, b = ours[name + ".mask"].bool(), theirs > threshold
-        kept_both += (a & b).sum().item()
-        kept_either += (a | b).sum().item()
-    return names, worst, kept_both / kept_either, sum(p.numel() for p in model.parameters())
+    worst = max((ours[n] - t).abs().max().item() / top for n, t in theirs.items())
+    both = sum((ours[n + ".mask"].bool() & (t > threshold)).sum().item() for n, t in theirs.items())
+    either = sum((ours[n + ".mask"].bool() | (t > threshold)).sum().item() for n, t in theirs.items())
+    return len(theirs), worst, both / either, sum(p.numel() for p in model.parameters())
 
 
 def apply_masks(model, path):
