@@ -60,7 +60,9 @@ fn check_as(criterion: &str, key: &str, with_sparsity: bool, min_iou: f64, min_r
         // SynFlow depends on the target sparsity; the others are scored once per q to keep it simple.
         let mask_key = key;
         let key = if key == "synflow" { format!("synflow@{q}") } else { key.to_string() };
-        let opts = ScoreOptions { sparsity: with_sparsity.then_some(q), batch: 3, ..Default::default() };
+        // As many SynFlow rounds as the fixture ran (see SYNFLOW_ROUNDS in generate.py for why not 100).
+        let rounds = r.metadata.get("synflow_rounds").and_then(|v| v.parse().ok()).expect("fixture metadata has synflow_rounds");
+        let opts = ScoreOptions { sparsity: with_sparsity.then_some(q), batch: 3, synflow_rounds: rounds, ..Default::default() };
         let ours = score(&model, &calib, criterion, opts).unwrap();
         let theirs: TensorMap<f32> = names.iter().map(|n| (n.clone(), ref_f32(&r, &format!("{key}.{n}")))).collect();
         let rho = spearman(&flat(&ours, &names), &flat(&theirs, &names));
