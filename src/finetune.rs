@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::mask::TensorMap;
 use crate::probe::{Probe, ProbeConfig};
 use crate::rng::Rng;
-use crate::train::{accuracy, features, loss_and_grad, minibatch, AdamW, TrainConfig};
+use crate::train::{accuracy, batch_loss_and_grad, features, minibatch, AdamW, TrainConfig};
 use crate::vit::Vit;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -80,7 +80,7 @@ pub async fn finetune(
             pos += 1;
         }
         let b = minibatch(train, &idx, norm, k, Some((cfg.max_shift, false, &mut aug_rng)))?;
-        let (loss, _, g) = loss_and_grad(&m, &b, device, &names, 0.0).await?;
+        let (loss, _, g) = batch_loss_and_grad(&m, &b, device, &names, 0.0).await?;
         if !loss.is_finite() {
             return Err(Error::Backend(format!("the loss became {loss} at step {step}; lower the learning rate")));
         }

@@ -79,3 +79,32 @@ fn probe_beats_chance_and_cancel_stops_finetuning() {
     let r = pollster::block_on(finetune(&model, None, &ds.train, &norm, &cpu(), &cfg, &mut |step, _| step < 3));
     assert!(matches!(r, Err(foresight::Error::Cancelled)));
 }
+
+/// Training natively cuts each batch into slices computed on threads: the combined loss,
+/// accuracy and gradients must be the whole batch's (one autodiff pass), up to float rounding —
+/// also when the slices are unequal (10 images in 3 slices: 3, 3, 4).
+#[test]
+fn sliced_gradients_equal_the_whole_batch() {
+    use foresight::train::{batch_loss_and_grad, loss_and_grad, loss_and_grad_sliced, CPU_SLICES};
+    let ds = mnist();
+    let norm = Normalization::of(&ds.train);
+    let model = small_model();
+    let names: Vec<String> = model.params.keys().cloned().collect();
+    let idx: Vec<usize> = (0..10).collect();
+    let batch = ds.train.batch(&idx, &norm, 10).unwrap();
+    let (l1, a1, g1) = pollster::block_on(loss_and_grad(&model, &batch, &cpu(), &names, 0.1)).unwrap();
+    let (l3, a3, g3) = loss_and_grad_sliced(&model, &batch, &cpu(), &names, 0.1, 3).unwrap();
+    assert!((l1 - l3).abs() <= 1e-6 * l1.abs(), "loss {l1} vs {l3}");
+    assert!((a1 - a3).abs() < 1e-12, "accuracy {a1} vs {a3}");
+    assert_eq!(g1.len(), names.len());
+    for n in &names {
+        let scale = g1[n].iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-12);
+        let worst = g1[n].iter().zip(&g3[n]).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(worst <= 1e-4 * scale, "{n}: sliced gradient differs by {worst} (largest |g| {scale})");
+    }
+    // On the CPU backend, training takes the sliced path.
+    let (lb, _, gb) = pollster::block_on(batch_loss_and_grad(&model, &batch, &cpu(), &names, 0.1)).unwrap();
+    let (ls, _, gs) = loss_and_grad_sliced(&model, &batch, &cpu(), &names, 0.1, CPU_SLICES).unwrap();
+    assert_eq!(lb.to_bits(), ls.to_bits());
+    assert!(names.iter().all(|n| gb[n] == gs[n]));
+}

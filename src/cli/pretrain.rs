@@ -5,7 +5,7 @@ use foresight::data::{Dataset, Normalization};
 use foresight::invalid;
 use foresight::rng::Rng;
 use foresight::tensorfile::{Entry, TensorFile, Values};
-use foresight::train::{accuracy, loss_and_grad, minibatch, AdamW, TrainConfig};
+use foresight::train::{accuracy, batch_loss_and_grad, minibatch, AdamW, TrainConfig, CPU_SLICES};
 use foresight::vit::CONFIG_KEY;
 use foresight::{Error, Result, Vit, VitConfig};
 use std::path::{Path, PathBuf};
@@ -179,7 +179,7 @@ pub fn run(a: PretrainArgs) -> Result<()> {
         for i in (s.opt.step % per_epoch)..per_epoch {
             let idx = &order[i * a.batch..(i + 1) * a.batch];
             let b = minibatch(&ds.train, idx, &norm, k, Some((a.shift, true, &mut rng)))?;
-            let (loss, acc, g) = pollster::block_on(loss_and_grad(&s.model, &b, &device, &names, tc.label_smoothing))?;
+            let (loss, acc, g) = pollster::block_on(batch_loss_and_grad(&s.model, &b, &device, &names, tc.label_smoothing))?;
             let lr = tc.lr_at(s.opt.step);
             s.opt.update(&tc, &mut s.model.params, &g, lr, None);
             run_steps += 1;
@@ -224,7 +224,7 @@ pub fn run(a: PretrainArgs) -> Result<()> {
     let facts = serde_json::json!({
         "data": ds.manifest.name, "train_images": ds.train.len(), "test_images": ds.test.len(),
         "epochs": a.epochs, "steps": tc.total_steps, "batch": a.batch, "seconds": s.seconds.round(),
-        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "batch_slices": CPU_SLICES,
         "test_accuracy_f32": acc32, "test_accuracy_stored": if half { acc16 } else { acc32 },
         "stored_as": if half { "f16" } else { "f32" }, "augmentation": format!("random shift ±{} px, horizontal flip", a.shift),
         "optimizer": tc, "seed": a.seed, "params": cfg.num_params(),
