@@ -142,6 +142,15 @@ for (const { backend, size, hash, images, rounds } of runs) {
   });
 }
 
+/** After the worker restarted on the CPU backend, a run of the checked criteria completes. */
+async function runsAfterRestart(page, what) {
+  // The restarted worker compiles the module again before it reports its backend.
+  await page.waitForSelector('#backend[data-backend="cpu"]', { timeout: 120000 });
+  await page.click('#run');
+  await page.waitForSelector('#total-time', { timeout: 300000 });
+  assert.equal(await page.$$eval('#summary tbody tr', (t) => t.length), 2, what);
+}
+
 test('bad input: non-image, huge image, zero images, cancel — clear messages, the page keeps working', { timeout: 600000 }, async () => {
   const { page, ctx, problems } = await open('?backend=cpu');
   await ready(page, 'cpu');
@@ -169,12 +178,8 @@ test('bad input: non-image, huge image, zero images, cancel — clear messages, 
   await page.waitForSelector('#cancel:not([disabled])', { timeout: 10000 });
   await page.$eval('#cancel', (b) => b.click());
   assert.match(await page.textContent('#message'), /Cancelled/);
-  // The restarted worker compiles the module again before it reports its backend.
-  await page.waitForSelector('#backend[data-backend="cpu"]', { timeout: 120000 });
   for (const c of ['snip', 'grasp', 'synflow', 'snip-mag', 'refer', 'afr']) await page.uncheck('#crit-' + c);
-  await page.click('#run');
-  await page.waitForSelector('#total-time', { timeout: 300000 });
-  assert.equal(await page.$$eval('#summary tbody tr', (t) => t.length), 2);
+  await runsAfterRestart(page, 'dense + Magnitude after the cancel');
   assert.deepEqual(problems, []);
   await ctx.close();
 });
@@ -187,10 +192,7 @@ test('a lost GPU device: a clear message, the page switches to the CPU backend a
   await page.click('#run');
   await page.waitForFunction(() => document.querySelector('#message')?.textContent.includes('GPU device was lost'), null, { timeout: 300000 });
   console.log('lost device: ' + await page.textContent('#message'));
-  await page.waitForSelector('#backend[data-backend="cpu"]', { timeout: 120000 });
-  await page.click('#run');
-  await page.waitForSelector('#total-time', { timeout: 300000 });
-  assert.equal(await page.$$eval('#summary tbody tr', (t) => t.length), 2, 'dense + SNIP after the switch');
+  await runsAfterRestart(page, 'dense + SNIP after the switch');
   assert.deepEqual(problems, []);
   await ctx.close();
 });
