@@ -95,40 +95,56 @@ pub async fn loss_and_grad(
     wrt: &[String],
     smoothing: f64,
 ) -> Result<(f64, f64, TensorMap<f32>)> {
+    let n = batch.len();
+    let (loss, correct, grads) = part_loss_and_grad(model, batch, 0, n, device, wrt, smoothing).await?;
+    Ok((loss, correct as f64 / n as f64, grads))
+}
+
+/// Images `start..start + len` of `batch`: their share of the batch's mean loss (their summed
+/// cross-entropy divided by the whole batch's `N`), how many of them the model gets right, and
+/// the gradients of that share. The shares of disjoint parts add up to the whole batch's loss
+/// and gradients, as the chunks in [`crate::grad::GradPass`] do.
+async fn part_loss_and_grad(
+    model: &Vit,
+    batch: &Calibration,
+    start: usize,
+    len: usize,
+    device: &Device,
+    wrt: &[String],
+    smoothing: f64,
+) -> Result<(f64, usize, TensorMap<f32>)> {
     let cfg = &model.config;
     let k = cfg.num_classes;
     let device = device.clone().autodiff();
     let dp = DeviceParams::upload(&model.params, &device, |n| wrt.iter().any(|w| w == n));
-    let n = batch.len();
-    let fw = forward(cfg, &dp, batch.images_tensor(0, n, &device));
+    let fw = forward(cfg, &dp, batch.images_tensor(start, len, &device));
     let logits = fw.logits.ok_or_else(|| crate::invalid!("training needs a model with a head"))?;
-    let target = batch.one_hot(0, n, k, &device).mul_scalar(1.0 - smoothing).add_scalar(smoothing / k as f64);
-    let loss = (log_softmax(logits.clone(), 1) * target).sum().neg().div_scalar(n as f64);
+    let target = batch.one_hot(start, len, k, &device).mul_scalar(1.0 - smoothing).add_scalar(smoothing / k as f64);
+    let loss = (log_softmax(logits.clone(), 1) * target).sum().neg().div_scalar(batch.len() as f64);
     let grads = loss.clone().backward();
-    crate::flops::record_backward(n);
+    crate::flops::record_backward(len);
     // Loss, logits and every gradient come back in one transfer.
-    let mut reads = vec![loss.detach().reshape([1]), logits.detach().reshape([n * k])];
+    let mut reads = vec![loss.detach().reshape([1]), logits.detach().reshape([len * k])];
     for name in wrt {
         reads.push(dp.tensors[name].grad(&grads).ok_or_else(|| Error::Backend(format!("no gradient reached `{name}`")))?);
     }
     let mut host = read_many(reads).await?.into_iter();
     let loss_value = host.next().expect("loss was read")[0] as f64;
     let pred = host.next().expect("logits were read");
-    let correct = (0..n).filter(|&i| argmax(&pred[i * k..(i + 1) * k]) == batch.labels[i] as usize).count();
-    let out: TensorMap<f32> = wrt.iter().cloned().zip(host).collect();
-    Ok((loss_value, correct as f64 / n as f64, out))
+    let correct = (0..len).filter(|&i| argmax(&pred[i * k..(i + 1) * k]) == batch.labels[start + i] as usize).count();
+    Ok((loss_value, correct, wrt.iter().cloned().zip(host).collect()))
 }
 
-/// How many slices [`batch_loss_and_grad`] cuts a batch into on the native CPU backend. Fixed
+/// How many parts [`batch_loss_and_grad`] cuts a batch into on the native CPU backend. Fixed
 /// (not the core count) so that a run gives the same numbers on every machine.
 pub const CPU_SLICES: usize = 4;
 
 /// [`loss_and_grad`] as training uses it. Natively on the CPU backend the batch is cut into
-/// [`CPU_SLICES`] near-equal slices computed on their own threads: burn's CPU backend keeps
+/// [`CPU_SLICES`] near-equal parts computed on their own threads: burn's CPU backend keeps
 /// about one core busy on this model's small matmuls, so data parallelism is what uses the
-/// others (measured on 2 cores: 111 → 173 images/s in pretraining). The slices' results are
-/// combined with weights `n_i / n`, so loss, accuracy and gradients are the whole batch's up to
-/// float rounding (tests/train.rs checks it). In the browser and on a GPU: one pass.
+/// others (measured on 2 cores: 111 → 173 images/s in pretraining). The parts' shares add up to
+/// the whole batch's loss, accuracy and gradients up to float rounding (tests/finetune.rs checks
+/// it). In the browser and on a GPU: one pass.
 pub async fn batch_loss_and_grad(
     model: &Vit,
     batch: &Calibration,
@@ -143,7 +159,7 @@ pub async fn batch_loss_and_grad(
     loss_and_grad(model, batch, device, wrt, smoothing).await
 }
 
-/// [`loss_and_grad`] on `parts` slices of `batch`, one thread each, combined (native only).
+/// [`loss_and_grad`] from `parts` near-equal parts of `batch`, one thread each (native only).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn loss_and_grad_sliced(
     model: &Vit,
@@ -155,44 +171,33 @@ pub fn loss_and_grad_sliced(
 ) -> Result<(f64, f64, TensorMap<f32>)> {
     let n = batch.len();
     let parts = parts.clamp(1, n.max(1));
-    if parts == 1 {
-        return pollster::block_on(loss_and_grad(model, batch, device, wrt, smoothing));
-    }
-    let [_, c, h, w] = batch.shape;
-    let per = c * h * w;
-    let slices: Vec<Calibration> = (0..parts)
-        .map(|i| {
-            let (a, b) = (i * n / parts, (i + 1) * n / parts);
-            Calibration {
-                shape: [b - a, c, h, w],
-                images: batch.images[a * per..b * per].to_vec(),
-                labels: batch.labels[a..b].to_vec(),
-                num_classes: batch.num_classes,
-            }
-        })
-        .collect();
-    let results: Vec<Result<(f64, f64, TensorMap<f32>)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = slices
-            .iter()
-            .map(|sl| s.spawn(move || pollster::block_on(loss_and_grad(model, sl, device, wrt, smoothing))))
+    let results: Vec<Result<(f64, usize, TensorMap<f32>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..parts)
+            .map(|i| {
+                let (start, end) = (i * n / parts, (i + 1) * n / parts);
+                s.spawn(move || pollster::block_on(part_loss_and_grad(model, batch, start, end - start, device, wrt, smoothing)))
+            })
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(Error::Backend("a training thread panicked".into()))))
             .collect()
     });
-    let (mut loss, mut acc, mut grads) = (0.0, 0.0, TensorMap::<f32>::new());
-    for (sl, r) in slices.iter().zip(results) {
-        let (l, a, g) = r?;
-        let weight = sl.len() as f64 / n as f64;
-        loss += weight * l;
-        acc += weight * a;
+    let (mut loss, mut correct, mut grads) = (0.0, 0, TensorMap::<f32>::new());
+    for r in results {
+        let (l, c, g) = r?;
+        loss += l;
+        correct += c;
         for (name, gi) in g {
-            let sum = grads.entry(name).or_insert_with(|| vec![0.0; gi.len()]);
-            sum.iter_mut().zip(&gi).for_each(|(x, y)| *x += (weight * *y as f64) as f32);
+            match grads.get_mut(&name) {
+                Some(sum) => sum.iter_mut().zip(gi).for_each(|(x, y)| *x += y),
+                None => {
+                    grads.insert(name, gi);
+                }
+            }
         }
     }
-    Ok((loss, acc, grads))
+    Ok((loss, correct as f64 / n as f64, grads))
 }
 
 /// Index of the largest value.
