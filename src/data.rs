@@ -137,10 +137,27 @@ impl Split {
         out
     }
 
-    /// The first `n` images (all of them when `n` is 0 or larger than the split).
-    pub fn first(&self, n: usize) -> Split {
+    /// `n` images spread over the classes (all of them when `n` is 0 or larger than the split):
+    /// the classes take turns, each giving its next image in split order, so per-class counts
+    /// differ by at most one while a class has images left. The shards are sorted by class, so
+    /// the first `n` images would cover only the first classes. Kept in split order.
+    pub fn balanced(&self, n: usize) -> Split {
         let n = if n == 0 { self.len() } else { n.min(self.len()) };
-        self.subset(&(0..n).collect::<Vec<_>>())
+        let classes = self.labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+        let mut queues = vec![Vec::new(); classes];
+        for (i, &l) in self.labels.iter().enumerate().rev() {
+            queues[l as usize].push(i);
+        }
+        let mut taken = Vec::with_capacity(n);
+        while taken.len() < n {
+            for q in queues.iter_mut() {
+                if taken.len() < n {
+                    taken.extend(q.pop());
+                }
+            }
+        }
+        taken.sort_unstable();
+        self.subset(&taken)
     }
 
     /// Indices of the first `k` images of each class after a seeded shuffle.

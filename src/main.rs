@@ -103,7 +103,7 @@ enum Command {
         masks: Option<PathBuf>,
         #[arg(long, default_value_t = 300)]
         steps: usize,
-        /// Score on the first N test images only (0 = the whole test split), as the page does.
+        /// Score on N test images only, spread over the classes (0 = the whole test split), as the page does.
         #[arg(long, default_value_t = 0)]
         test_images: usize,
         #[arg(long, default_value_t = 64)]

@@ -38,7 +38,7 @@ fn dense_finetune_of_the_bundled_model_beats_its_untrained_head() {
     let ds = Dataset::load(&path("static/data/mnist")).unwrap();
     let m = bundled().with_new_head(10, 0).unwrap();
     let norm = Normalization::from_model(&m).unwrap();
-    let test = ds.test.subset(&(0..500).collect::<Vec<_>>());
+    let test = ds.test.balanced(500);
     let before = pollster::block_on(split_accuracy(&m, &test, &norm, &cpu())).unwrap();
     let cfg = FinetuneConfig { steps: 40, batch: 32, ..Default::default() };
     let tuned = pollster::block_on(finetune(&m, None, &ds.train, &norm, &cpu(), &cfg, &mut |_, _| true)).unwrap();

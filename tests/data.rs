@@ -63,3 +63,26 @@ fn k_per_class_is_seeded_and_stratified() {
     a.iter().for_each(|&i| per[ds.train.labels[i] as usize] += 1);
     assert_eq!(per, [10; 10]);
 }
+
+#[test]
+fn balanced_subsets_cover_every_class() {
+    let ds = Dataset::load(&dir("mnist")).unwrap();
+    // The shards are sorted by class: the first 25 test images are all of class 0.
+    assert!(ds.test.labels[..25].iter().all(|&l| l == 0));
+    for n in [1, 10, 25, 333] {
+        let sub = ds.test.balanced(n);
+        assert_eq!(sub.len(), n);
+        let mut per = [0usize; 10];
+        sub.labels.iter().for_each(|&l| per[l as usize] += 1);
+        let (lo, hi) = (per.iter().min().unwrap(), per.iter().max().unwrap());
+        assert!(hi - lo <= 1 && per.iter().sum::<usize>() == n, "n = {n}: {per:?}");
+    }
+    // The i-th image of class c in the subset is the i-th image of class c in the split.
+    let sub = ds.test.balanced(25);
+    let class1: Vec<usize> = (0..ds.test.len()).filter(|&i| ds.test.labels[i] == 1).take(3).collect();
+    let sub1: Vec<&[u8]> = (0..sub.len()).filter(|&i| sub.labels[i] == 1).map(|i| sub.pixels(i)).collect();
+    assert_eq!(sub1, class1.iter().map(|&i| ds.test.pixels(i)).collect::<Vec<_>>());
+    // 0 or more than the split: the whole split, unchanged.
+    assert_eq!(ds.test.balanced(0).labels, ds.test.labels);
+    assert_eq!(ds.test.balanced(ds.test.len() + 5).images, ds.test.images);
+}

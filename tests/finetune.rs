@@ -4,7 +4,7 @@
 mod common;
 
 use common::cpu;
-use foresight::data::{Dataset, Normalization, Split};
+use foresight::data::{Dataset, Normalization};
 use foresight::finetune::{finetune, probe_accuracy, split_accuracy, FinetuneConfig};
 use foresight::mask::{make_masks, Scope};
 use foresight::criteria::Scores;
@@ -21,10 +21,6 @@ fn small_model() -> Vit {
     Vit::init(cfg, 3).unwrap()
 }
 
-fn subset(s: &Split, n: usize) -> Split {
-    let per = s.image.iter().product::<usize>();
-    Split { image: s.image, images: s.images[..n * per].to_vec(), labels: s.labels[..n].to_vec() }
-}
 
 #[test]
 fn masked_finetune_keeps_pruned_weights_exactly_zero() {
@@ -58,13 +54,16 @@ fn finetuning_beats_the_untrained_head() {
     let ds = mnist();
     let norm = Normalization::of(&ds.train);
     let model = small_model();
-    let test = subset(&ds.test, 500);
+    let test = ds.test.balanced(500);
     let before = pollster::block_on(split_accuracy(&model, &test, &norm, &cpu())).unwrap();
-    let cfg = FinetuneConfig { steps: 150, batch: 32, lr: 2e-3, ..Default::default() };
+    let cfg = FinetuneConfig { steps: 600, batch: 32, lr: 2e-3, ..Default::default() };
     let tuned = pollster::block_on(finetune(&model, None, &ds.train, &norm, &cpu(), &cfg, &mut |_, _| true)).unwrap();
     let after = pollster::block_on(split_accuracy(&tuned, &test, &norm, &cpu())).unwrap();
-    eprintln!("untrained head {before:.3}, after 150 steps {after:.3}");
-    assert!(after > before + 0.3, "fine-tuning did not learn: {before} → {after}");
+    eprintln!("untrained head {before:.3}, after 600 steps {after:.3}");
+    // A 2-block, width-32 ViT from scratch learns slowly: 0.11 → 0.33 on 500 test images spread
+    // over the 10 classes (measured 2026-12-05). The bound is 15 points over the untrained head.
+    // (Until then the test used the first 500 test images, digits 0–2 only, and asked for +30.)
+    assert!(after > before + 0.15, "fine-tuning did not learn: {before} → {after}");
 }
 
 #[test]
@@ -72,7 +71,7 @@ fn probe_beats_chance_and_cancel_stops_finetuning() {
     let ds = mnist();
     let norm = Normalization::of(&ds.train);
     let model = small_model();
-    let acc = pollster::block_on(probe_accuracy(&model, &subset(&ds.train, 1000), &subset(&ds.test, 500), &norm, 10, &cpu())).unwrap();
+    let acc = pollster::block_on(probe_accuracy(&model, &ds.train.balanced(1000), &ds.test.balanced(500), &norm, 10, &cpu())).unwrap();
     eprintln!("probe on a random backbone: {acc:.3}");
     assert!(acc > 0.3, "probe accuracy {acc}");
     let cfg = FinetuneConfig { steps: 50, batch: 8, ..Default::default() };

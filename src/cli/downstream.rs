@@ -68,7 +68,7 @@ pub fn run_finetune(a: &DownstreamArgs, masks: Option<&Path>, cfg: FinetuneConfi
         true
     };
     let tuned = pollster::block_on(finetune(&l.model, masks.as_ref(), &l.ds.train, &l.norm, &device, &cfg, &mut log))?;
-    let test = l.ds.test.first(test_images);
+    let test = l.ds.test.balanced(test_images);
     let acc = pollster::block_on(split_accuracy(&tuned, &test, &l.norm, &device))?;
     let (kept, total) = kept_of(&tuned, masks.as_ref());
     let report = serde_json::json!({

@@ -187,7 +187,7 @@ fn prepare(r: &RunRequest) -> Result<Prepared> {
     let all: Vec<usize> = (0..calib_split.len()).collect();
     let calib = calib_split.batch(&all, &norm, classes)?;
     let probe_train = train.subset(&train.k_per_class(r.probe_per_class, classes, 1234));
-    let probe_test = test.first(r.probe_test.max(1));
+    let probe_test = test.balanced(r.probe_test.max(1));
     let names = model.config.prunable(false);
     let total: usize = names.iter().map(|n| model.params[n].data.len()).sum();
     let scope: Scope = r.scope.parse()?;
@@ -352,7 +352,7 @@ async fn finetune_jobs(r: FinetuneRequest) -> Result<()> {
     if r.settings.steps == 0 || r.settings.batch == 0 || !(r.settings.lr > 0.0 && r.settings.lr.is_finite()) {
         return Err(invalid!("fine-tuning needs at least one step, a batch of at least one image and a positive learning rate"));
     }
-    let test = test.first(r.settings.test_images);
+    let test = test.balanced(r.settings.test_images);
     for job in &r.jobs {
         let masks: Option<TensorMap<u8>> = (!job.masks.is_empty()).then(|| job.masks.iter().map(|(n, m)| (n.clone(), m.to_vec())).collect());
         let t = tune(&job.method, &model, masks.as_ref(), &train, &test, &norm, &device, &r.settings).await?;
@@ -368,7 +368,7 @@ async fn sweep(r: SweepRequest) -> Result<()> {
         foresight::mask::check_sparsity(*q)?;
     }
     let p = prepare(&r.run)?;
-    let test = r.finetune.as_ref().map(|s| p.test.first(s.test_images));
+    let test = r.finetune.as_ref().map(|s| p.test.balanced(s.test_images));
     let point = async |method: &str, q: f64, masks: Option<&TensorMap<u8>>| -> Result<SweepPoint> {
         let pruned = match masks {
             Some(m) => apply_masks(&p.model, m)?,
