@@ -18,14 +18,10 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
 fi
 
-# wasm32-unknown-unknown for the page; wasm32-wasip1 for the command line compiled to wasm, which
-# the page's end-to-end test compares with the page bit for bit.
-for target in wasm32-unknown-unknown wasm32-wasip1; do
-  if ! rustup target list --installed | grep -qx "$target"; then
-    echo "setup: adding the $target target"
-    rustup target add "$target"
-  fi
-done
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "setup: adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
 
 if ! wasm-bindgen-test-runner --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   echo "setup: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 minutes)"

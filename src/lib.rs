@@ -4,7 +4,8 @@
 //! - [`vit`]: the model on the host, loaded from / saved to timm-named `.safetensors`;
 //! - [`model`]: the forward pass on a burn device;
 //! - [`criteria`]: the seven criteria behind one trait, and [`mask`] to turn scores into masks;
-//! - [`analysis`]: per-block feature norms and singular-value spectra.
+//! - [`analysis`]: per-block feature norms and singular-value spectra;
+//! - [`score`]: the `foresight score` command without its file I/O.
 
 pub mod analysis;
 pub mod backend;
@@ -24,6 +25,7 @@ pub mod probe;
 pub mod model;
 pub mod read;
 pub mod rng;
+pub mod score;
 pub mod tensorfile;
 pub mod train;
 pub mod vit;

@@ -1,15 +1,13 @@
 //! `foresight`: the native command-line tool over the same engine as the page.
 
 mod cli;
-#[cfg(target_os = "wasi")]
-mod wasi_math;
 
 use clap::{Parser, Subcommand};
 use foresight::analysis::{analyze, apply_masks};
 use foresight::backend::{device, Backend};
 use foresight::finetune::FinetuneConfig;
-use foresight::criteria::{by_name, Progress, ScoreContext, ScoreOptions};
-use foresight::mask::{keep_count, make_masks, Scope};
+use foresight::criteria::{Progress, ScoreOptions};
+use foresight::mask::Scope;
 use foresight::{Calibration, Error, Result, Vit};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -162,32 +160,19 @@ fn write_out(path: Option<&Path>, text: &str) -> Result<()> {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Score { m, criterion, alpha, sparsity, scope, seed, include_head, synflow_rounds, out } => {
-            let crit = by_name(&criterion)?;
             let scope: Scope = scope.parse()?;
             let (model, calib, dev) = load(&m)?;
-            if calib.num_classes != model.config.num_classes {
-                eprintln!(
-                    "note: the model's head has {} classes, the calibration batch {} (its `num_classes` metadata, else its largest label + 1): scoring with a new {}-class head (seed {seed})",
-                    model.config.num_classes, calib.num_classes, calib.num_classes
-                );
-            }
-            let model = model.with_head(calib.num_classes, seed)?;
             let options = ScoreOptions { alpha, sparsity, scope, include_head, batch: m.batch, synflow_rounds, ..Default::default() };
-            let ctx = ScoreContext::new(&model, &calib, dev, options.clone(), &print_progress)?;
             let t0 = std::time::Instant::now();
-            let scores = pollster::block_on(crit.score(&ctx))?;
-            eprintln!("\r{criterion}: scored {} tensors in {:.2} s", scores.len(), t0.elapsed().as_secs_f64());
-            let masks = match sparsity {
-                Some(q) => {
-                    let masks = make_masks(&scores, ctx.prunable(), q, scope)?;
-                    let total: usize = masks.values().map(|v| v.len()).sum();
-                    eprintln!("kept {} of {total} weights (target {})", masks.values().flatten().filter(|&&k| k != 0).count(), keep_count(total, q));
-                    Some(masks)
-                }
-                None => None,
-            };
-            let f = foresight::export::score_file(&model, ctx.prunable(), &scores, masks.as_ref(), &criterion, &options)?;
-            f.write(&out, false)
+            let scored = pollster::block_on(foresight::score::score(model, &calib, dev, &criterion, seed, options, &print_progress))?;
+            if let Some(note) = &scored.new_head {
+                eprintln!("\rnote: {note}");
+            }
+            eprintln!("\r{criterion}: scored {} tensors in {:.2} s", scored.tensors, t0.elapsed().as_secs_f64());
+            if let Some((kept, total, target)) = scored.kept {
+                eprintln!("kept {kept} of {total} weights (target {target})");
+            }
+            scored.file.write(&out, false)
         }
         Command::Analyze { m, masks, out } => {
             let (model, calib, dev) = load(&m)?;

@@ -130,3 +130,25 @@ fn finetune_takes_a_page_masks_file_keeps_its_zeros_and_scores_the_first_test_im
         assert!(tuned.params[n].data.iter().zip(m).all(|(x, k)| *k == 1 || *x == 0.0), "`{n}`: a pruned weight is not zero");
     }
 }
+
+/// Cargo.toml sets `test = false` for the library and the binary (their test harnesses were empty
+/// builds of the whole crate), so a unit test written in src/ would never run: refuse one.
+#[test]
+fn no_unit_tests_in_src() {
+    fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, found);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                if text.contains("#[test]") || text.contains("#[cfg(test)]") {
+                    found.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+    assert!(found.is_empty(), "unit tests in {found:?} would not run (Cargo.toml: test = false); put them in tests/");
+}

@@ -12,7 +12,7 @@ import { setup, open, ready, benchReport, cli, readSafetensors, download, finite
 
 setup();
 
-const STEPS = 20, BATCH = 16, LR = 0.002, TEST = 500;
+const STEPS = 10, BATCH = 16, LR = 0.002, TEST = 200;
 const SETUP = `#set=mnist&crit=magnitude,snip&q=0.9&k=10&steps=${STEPS}&batch=${BATCH}&lr=${LR}&test=${TEST}&probe=5&ptest=100`;
 
 /** Fine-tune table rows: { method, steps, acc, prunedNonzero }. */
@@ -189,7 +189,7 @@ for (const backend of ['cpu', 'webgpu']) {
     // images in about 30 s here, so the WebGPU run fine-tunes the two methods (not the dense
     // model) for 2 steps of 4 images and scores 20 test images.
     const setup = backend === 'cpu'
-      ? '?backend=cpu&bench=1#crit=magnitude,snip&k=1&steps=10&batch=16&test=200&probe=2&ptest=50'
+      ? '?backend=cpu&bench=1#crit=magnitude,snip&k=1&steps=10&batch=16&test=50&probe=2&ptest=50'
       : '?bench=1#crit=magnitude,snip&k=1&steps=2&batch=4&test=20&probe=1&ptest=10&ftdense=0';
     const steps = backend === 'cpu' ? 10 : 2, tuned = backend === 'cpu' ? 3 : 2;
     const { page, ctx, problems } = await open(setup);

@@ -71,9 +71,8 @@ export async function benchReport(page, backend, { every = 30000, timeout = 1700
 
 // The native command line the page is compared with (built by `cargo test`, scripts/test.sh).
 export const cli = process.env.FORESIGHT_BIN || join(root, 'target', 'debug', 'foresight');
-// The same command line compiled to wasm32-wasip1 (scripts/test.sh), run by tests/e2e/wasi-run.mjs.
-export const cliWasm = process.env.FORESIGHT_WASI || join(root, 'target', 'wasm32-wasip1', 'debug', 'foresight.wasm');
-export const wasiRun = join(root, 'tests', 'e2e', 'wasi-run.mjs');
+// `foresight score`'s code as built into the page's module (dist/pkg), run under Node.
+export const cliScore = join(root, 'tests', 'e2e', 'cli-score.mjs');
 
 export /** Tensors of a .safetensors file: name → { dtype, shape, data (Float32Array | Uint8Array) }. */
 function readSafetensors(path) {

@@ -1,11 +1,11 @@
 // End-to-end tests of the built page (dist/) in Debian's headless Chromium.
 //   node --test tests/e2e/       (scripts/e2e.sh builds the page first)
 // The full run (dense + seven criteria at 90 % on 100 images, every chart, compared with the
-// CLI: bit for bit with it compiled to WASI, within rounding natively) runs on the backends in
-// BACKENDS (default: cpu). On Chromium's software WebGPU adapter (SwiftShader) that run takes far
-// longer than CI allows (the dense model's analysis and probe alone took 709 s here; scoring the
-// seven criteria took 35 minutes in page-bench.mjs), so BACKENDS=webgpu,cpu is opt-in and CI runs
-// the same test on WebGPU at a smaller size (below); WebGPU is also lost mid-run by the
+// CLI: bit for bit with its code built into the page's module, within rounding natively) runs
+// on the backends in BACKENDS (default: cpu). On Chromium's software WebGPU adapter (SwiftShader)
+// that run takes far longer than CI allows (the dense model's analysis and probe alone took 709 s
+// here; scoring the seven criteria took 35 minutes in page-bench.mjs), so BACKENDS=webgpu,cpu is
+// opt-in and CI runs the same test on WebGPU at a smaller size (below); WebGPU is also lost mid-run by the
 // lost-device test and checked against the CPU by tests/web.rs.
 // Screenshots go to $SHOTS (default /tmp).
 import { test } from 'node:test';
@@ -14,7 +14,7 @@ import { writeFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { setup, open, ready, cli, cliWasm, wasiRun, readSafetensors, download, finite, shots } from './helpers.mjs';
+import { setup, open, ready, cli, cliScore, readSafetensors, download, finite, shots } from './helpers.mjs';
 
 setup();
 const backends = (process.env.BACKENDS || 'cpu').split(',');
@@ -50,23 +50,23 @@ function compareFiles(c, fromPage, fromCli) {
 /**
  * Downloads the run's model, calibration batch and every method's score file from the page,
  * scores the same files with `foresight score` — natively (x86-64: SIMD, FMA, two threads) and
- * compiled to wasm32-wasip1 under Node's WASI (the page's instruction set and summation order) —
- * and compares. Returns, per criterion, { native, wasm } as `compareFiles` reports them.
+ * its code as built into the page's module, run under Node (cli-score.mjs: the page's
+ * instruction set and summation order) — and compares. Returns, per criterion, { native, wasm }
+ * as `compareFiles` reports them.
  */
 async function compareWithCli(page, dir, criteria = CRITERIA, rounds = 100) {
   assert.ok(existsSync(cli), `the native CLI ${cli} is missing: run cargo test (or set FORESIGHT_BIN) first`);
-  assert.ok(existsSync(cliWasm), `the CLI compiled to WASI ${cliWasm} is missing: run scripts/test.sh (or set FORESIGHT_WASI) first`);
   const model = await download(page, '#export-model', dir);
   const calib = await download(page, '#export-calib', dir);
   const out = {};
   for (const c of criteria) {
     const fromPage = readSafetensors(await download(page, `#export-${c}`, dir));
     const args = (file) => ['score', '--model', model, '--calib', calib, '--criterion', c, '--sparsity', '0.9', '--scope', 'global', '--alpha', '1', '--synflow-rounds', String(rounds), '--out', file];
-    const native = join(dir, `native-${c}.safetensors`), wasm = join(dir, `wasi-${c}.safetensors`);
+    const native = join(dir, `native-${c}.safetensors`), wasm = join(dir, `wasm-${c}.safetensors`);
     let r = spawnSync(cli, args(native), { encoding: 'utf8' });
     assert.equal(r.status, 0, `foresight score --criterion ${c} failed: ${r.stderr}`);
-    r = spawnSync(process.execPath, ['--no-warnings', wasiRun, cliWasm, ...args(wasm)], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `foresight score --criterion ${c} (WASI) failed (${r.signal ?? r.error ?? 'exit ' + r.status}): ${r.stderr}`);
+    r = spawnSync(process.execPath, [cliScore, ...args(wasm)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `foresight score --criterion ${c} (as wasm under Node) failed (${r.signal ?? r.error ?? 'exit ' + r.status}): ${r.stderr}`);
     out[c] = { native: compareFiles(c, fromPage, readSafetensors(native)), wasm: compareFiles(c, fromPage, readSafetensors(wasm)) };
   }
   return out;
@@ -114,7 +114,7 @@ for (const { backend, size, hash, images, rounds } of runs) {
     // iteration diverge chaotically (docs/criteria.md): its masks are compared at 1 round only.
     const iterated = (c) => c === 'synflow' && rounds > 1;
     for (const [c, { native, wasm }] of Object.entries(await compareWithCli(page, dir, CRITERIA, rounds))) {
-      report(c, 'the CLI as wasm (WASI)', wasm);
+      report(c, 'the CLI as wasm', wasm);
       report(c, 'the native CLI', native);
       if (backend === 'cpu') {
         // The same code on the same instruction set: bit for bit, SynFlow's 100 rounds included.
@@ -132,7 +132,7 @@ for (const { backend, size, hash, images, rounds } of runs) {
       await page.click('#run');
       await page.waitForSelector('#total-time', { timeout: 600000 });
       const one = (await compareWithCli(page, dir, ['synflow'], 1)).synflow;
-      report('synflow (1 round)', 'the CLI as wasm (WASI)', one.wasm);
+      report('synflow (1 round)', 'the CLI as wasm', one.wasm);
       report('synflow (1 round)', 'the native CLI', one.native);
       if (backend === 'cpu') assert.ok(one.wasm.identical && one.wasm.flipped === 0, `cpu: one-round SynFlow differs from the CLI as wasm`);
       assert.ok(one.native.iou >= bound, `${backend}: one-round SynFlow mask IoU ${one.native.iou} with the native CLI`);

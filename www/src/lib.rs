@@ -1,9 +1,11 @@
 //! The Foresight page: a thin Yew layer (`app`) over a web worker (`worker`) that runs the
 //! engine, like candle's wasm examples. One wasm module serves both: the page calls
-//! [`start_app`], `worker.js` calls [`worker::start_worker`].
+//! [`start_app`], `worker.js` calls [`worker::start_worker`]; the end-to-end test runs
+//! `foresight score`'s code from it under Node (`cli`).
 
 mod app;
 mod charts;
+mod cli;
 mod exports;
 mod images;
 mod protocol;
