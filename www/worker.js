@@ -7,11 +7,19 @@
 // same `lost` path a real loss takes (reason "destroyed" instead of "unknown").
 import init, { start_worker } from './pkg/foresight_web.js';
 
-const loseAfter = Number(new URL(self.location.href).searchParams.get('lose-gpu-after') || 0);
+const params = new URL(self.location.href).searchParams;
+const loseAfter = Number(params.get('lose-gpu-after') || 0);
 // Once the device is lost, an error the engine reports afterwards is that loss, not a new fault.
 let lost = null;
+// A Rust panic posts `Panicked` with its message (the panic hook), then the wasm traps; the trap's
+// uncaught error would reach the page too and replace that message, so it stops here.
+let panicked = false;
+self.addEventListener('error', (e) => { if (panicked) e.preventDefault(); });
 const post = self.postMessage.bind(self);
-self.postMessage = (msg, ...rest) => post(lost && msg && msg.kind === 'Error' ? lost : msg, ...rest);
+self.postMessage = (msg, ...rest) => {
+  if (msg && msg.kind === 'Panicked') panicked = true;
+  return post(lost && msg && msg.kind === 'Error' ? lost : msg, ...rest);
+};
 if (self.navigator.gpu && self.GPUAdapter) {
   const requestDevice = GPUAdapter.prototype.requestDevice;
   GPUAdapter.prototype.requestDevice = async function (...args) {
@@ -36,6 +44,18 @@ const hold = (e) => early.push(e);
 self.addEventListener('message', hold);
 init().then(() => {
   start_worker();
+  // `worker.js?panic-on-run`: the first Run request becomes a Panic request (tests only).
+  if (params.has('panic-on-run')) {
+    const handle = self.onmessage;
+    let armed = true;
+    self.onmessage = (e) => {
+      if (armed && e.data && e.data.kind === 'Run') {
+        armed = false;
+        return handle(new MessageEvent('message', { data: { kind: 'Panic' } }));
+      }
+      return handle(e);
+    };
+  }
   self.removeEventListener('message', hold);
   for (const e of early) self.onmessage(e);
 }).catch((e) => {

@@ -113,6 +113,7 @@ test('fine-tune two methods on the CPU backend: accuracy, loss curve, drift, exp
   // The link in the address bar, opened in a fresh browser context, restores the setup.
   await page.fill('#ft-steps', '7');
   await page.press('#ft-steps', 'Tab');
+  await page.waitForFunction(() => location.hash.includes('&steps=7&'), null, { timeout: 10000 });
   await page.click('#gallery .thumb:not(.sel)');
   const url = page.url();
   const sel = await page.$$eval('#gallery .thumb.sel', (b) => b.map((x) => Number(x.dataset.index)).sort((a, c) => a - c));

@@ -176,6 +176,13 @@ test('bad input: non-image, huge image, zero images, cancel — clear messages, 
   await page.click('#pick');
   await page.click('#run');
   await page.waitForSelector('#cancel:not([disabled])', { timeout: 10000 });
+  // What the user types into a number field survives the re-renders of a running task (the
+  // progress ticker renders every 500 ms) until they leave the field.
+  await page.fill('#alpha', '0.5');
+  await page.waitForTimeout(1500);
+  assert.equal(await page.inputValue('#alpha'), '0.5', 'typed text kept through re-renders');
+  await page.press('#alpha', 'Tab');
+  await page.waitForFunction(() => location.hash.includes('alpha=0.5'), null, { timeout: 10000 });
   await page.$eval('#cancel', (b) => b.click());
   assert.match(await page.textContent('#message'), /Cancelled/);
   for (const c of ['snip', 'grasp', 'synflow', 'snip-mag', 'refer', 'afr']) await page.uncheck('#crit-' + c);
@@ -193,6 +200,25 @@ test('a lost GPU device: a clear message, the page switches to the CPU backend a
   await page.waitForFunction(() => document.querySelector('#message')?.textContent.includes('GPU device was lost'), null, { timeout: 300000 });
   console.log('lost device: ' + await page.textContent('#message'));
   await runsAfterRestart(page, 'dense + SNIP after the switch');
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test('a panic in the worker: its message is shown, the worker restarts and the page keeps working', { timeout: 600000 }, async () => {
+  // worker.js?panic-on-run (given to the first worker only) turns the first Run into a panic.
+  const { page, ctx, problems } = await open('?backend=cpu&panic-on-run=1');
+  await ready(page, 'cpu');
+  for (const c of ['snip', 'grasp', 'synflow', 'snip-mag', 'refer', 'afr']) await page.uncheck('#crit-' + c);
+  await page.click('#run');
+  await page.waitForFunction(() => document.querySelector('#message')?.textContent.includes('internal error'), null, { timeout: 120000 });
+  const msg = await page.textContent('#message');
+  console.log('panic: ' + msg);
+  // The panic hook's own text (not the trap's "unreachable" that follows it), then the restart.
+  assert.match(msg, /the worker stopped on an internal error: .*a panic on purpose.*the worker was restarted and earlier results kept/s);
+  // The wasm trap that ends a panic raises an error event too; it must not replace the message.
+  await page.waitForTimeout(2000);
+  assert.equal(await page.textContent('#message'), msg);
+  await runsAfterRestart(page, 'dense + Magnitude after the panic');
   assert.deepEqual(problems, []);
   await ctx.close();
 });

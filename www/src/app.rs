@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlSelectElement, MessageEvent, Worker};
+use number_input::NumberInput;
 use yew::html::Scope;
 use yew::prelude::*;
 
@@ -97,6 +98,8 @@ pub struct App {
     backend: Option<String>,
     backend_note: Option<String>,
     force_cpu: bool,
+    /// Fault injection for the tests, consumed by the first worker: `?panic-on-run` (worker.js).
+    panic_on_run: bool,
     model: Option<Rc<Vec<u8>>>,
     card: Option<ModelCard>,
     loading: Option<(String, f64, f64)>,
@@ -237,9 +240,11 @@ impl App {
         self.worker_sets.clear();
         let opts = web_sys::WorkerOptions::new();
         opts.set_type(web_sys::WorkerType::Module);
-        // Fault injection for the tests: `?lose-gpu-after=MS` (see worker.js).
+        // Fault injection for the tests (see worker.js): `?lose-gpu-after=MS`, and `?panic-on-run`
+        // for the first worker only (the restarted one must work).
         let script = match url_param("lose-gpu-after") {
             Some(ms) if ms.parse::<u32>().is_ok() => format!("./worker.js?lose-gpu-after={ms}"),
+            _ if std::mem::take(&mut self.panic_on_run) => "./worker.js?panic-on-run=1".to_string(),
             _ => "./worker.js".to_string(),
         };
         let worker = match Worker::new_with_options(&script, &opts) {
@@ -326,6 +331,7 @@ impl Component for App {
             backend: None,
             backend_note: None,
             force_cpu,
+            panic_on_run: url_param("panic-on-run").is_some(),
             model: None,
             card: None,
             loading: Some(("starting".into(), 0.0, 0.0)),
@@ -803,10 +809,10 @@ impl App {
             </select>
             <h2>{ "2. Calibration images " }<span id="selection-count" class="count">{ format!("{n_sel} selected") }</span></h2>
             <div class="row">
-              <label>{ "k per class " }<input type="number" min="1" max="100" value={self.per_class.to_string()} id="per-class"
-                onchange={link.callback(|e: Event| Msg::PerClass(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(10)))}/></label>
-              <label>{ " seed " }<input type="number" min="0" value={self.seed.to_string()} id="seed"
-                onchange={link.callback(|e: Event| Msg::Seed(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0)))}/></label>
+              <label>{ "k per class " }<NumberInput id="per-class" min="1" max="100" value={self.per_class.to_string()}
+                onchange={link.callback(|v: String| Msg::PerClass(v.parse().unwrap_or(10)))}/></label>
+              <label>{ " seed " }<NumberInput id="seed" min="0" value={self.seed.to_string()}
+                onchange={link.callback(|v: String| Msg::Seed(v.parse().unwrap_or(0)))}/></label>
               <button id="pick" onclick={link.callback(|_| Msg::PickPerClass)}>{ "pick at random" }</button>
               <button id="clear" onclick={link.callback(|_| Msg::ClearSelection)}>{ "clear" }</button>
               <button onclick={link.callback(|_| Msg::MoreThumbs)}>{ "show more" }</button>
@@ -820,10 +826,10 @@ impl App {
             </div>
             <h2>{ "3. Criteria" }</h2>
             { for crit }
-            <label>{ "α (SNIP-Mag) " }<input type="number" step="0.1" min="0" value={self.alpha.to_string()} id="alpha"
-              onchange={link.callback(|e: Event| Msg::Alpha(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(1.0)))}/></label>
-            <label title="SynFlow prunes in this many rounds (exponential schedule); 1 = a single score">{ "SynFlow rounds " }<input type="number" step="1" min="1" max="1000" value={self.synflow_rounds.to_string()} id="synflow-rounds"
-              onchange={link.callback(|e: Event| Msg::SynflowRounds(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(100)))}/></label>
+            <label>{ "α (SNIP-Mag) " }<NumberInput id="alpha" step="0.1" min="0" value={self.alpha.to_string()}
+              onchange={link.callback(|v: String| Msg::Alpha(v.parse().unwrap_or(1.0)))}/></label>
+            <label title="SynFlow prunes in this many rounds (exponential schedule); 1 = a single score">{ "SynFlow rounds " }<NumberInput id="synflow-rounds" step="1" min="1" max="1000" value={self.synflow_rounds.to_string()}
+              onchange={link.callback(|v: String| Msg::SynflowRounds(v.parse().unwrap_or(100)))}/></label>
             <h2>{ "4. Sparsity " }<span id="sparsity-value">{ format!("{:.1} %", self.sparsity * 100.0) }</span></h2>
             <input type="range" min="0.5" max="0.99" step="0.01" value={self.sparsity.to_string()} id="sparsity" aria-label="sparsity"
               oninput={link.callback(|e: InputEvent| Msg::Sparsity(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(0.9)))}/>
@@ -845,5 +851,6 @@ impl App {
 }
 
 mod finetune_view;
+mod number_input;
 mod results_view;
 mod share;

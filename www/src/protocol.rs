@@ -19,6 +19,9 @@ pub enum Request {
     Finetune(FinetuneRequest),
     /// Every chosen criterion at several sparsities: probe (and optionally fine-tuned) accuracy.
     Sweep(SweepRequest),
+    /// Fault injection for the tests (`?panic-on-run`, worker.js): the worker panics on purpose,
+    /// so that the page's handling of a panic is tested.
+    Panic,
 }
 
 /// Fine-tuning settings chosen on the page (the engine's `FinetuneConfig` plus the test size).

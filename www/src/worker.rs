@@ -120,6 +120,7 @@ async fn handle(req: Request) -> Result<()> {
         Request::Run(r) => run(r).await?,
         Request::Finetune(r) => finetune_jobs(r).await?,
         Request::Sweep(r) => sweep(r).await?,
+        Request::Panic => panic!("a panic on purpose (the page was opened with ?panic-on-run)"),
     }
     Ok(())
 }

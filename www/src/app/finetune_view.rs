@@ -117,8 +117,7 @@ impl App {
     pub(super) fn view_finetune_settings(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let num = |id: &'static str, label: &'static str, value: String, step: &'static str, msg: fn(String) -> Msg| {
-            html! { <label>{ label }<input type="number" id={id} min="0" step={step} value={value}
-                onchange={link.callback(move |e: Event| msg(e.target_unchecked_into::<HtmlInputElement>().value()))}/></label> }
+            html! { <label>{ label }<NumberInput id={id} min="0" step={step} value={value} onchange={link.callback(msg)}/></label> }
         };
         let can_ft = self.run_inputs.is_some() && !self.running;
         html! {
