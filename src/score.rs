@@ -24,7 +24,7 @@ pub struct Scored {
 
 /// Scores `model`'s prunable weights with `criterion` on `calib` (a model whose head does not
 /// match the batch's classes gets a new head drawn with `seed`) and, when `options.sparsity` is
-/// set, makes the masks at that sparsity and scope.
+/// set, makes the masks at that sparsity and scope. `ScoreContext::new` validates the inputs.
 pub async fn score(
     model: Vit,
     calib: &Calibration,
@@ -35,7 +35,6 @@ pub async fn score(
     progress: &dyn Fn(&Progress) -> bool,
 ) -> Result<Scored> {
     let crit = by_name(criterion)?;
-    calib.check(&model.config)?;
     let new_head = (calib.num_classes != model.config.num_classes).then(|| {
         format!(
             "the model's head has {} classes, the calibration batch {} (its `num_classes` metadata, else its largest label + 1): scoring with a new {}-class head (seed {seed})",
