@@ -44,17 +44,11 @@ const hold = (e) => early.push(e);
 self.addEventListener('message', hold);
 init().then(() => {
   start_worker();
-  // `worker.js?panic-on-run`: the first Run request becomes a Panic request (tests only).
+  // `worker.js?panic-on-run`: a Run request becomes a Panic request (tests only; the first Run
+  // ends this worker, and the page gives the parameter to its first worker only).
   if (params.has('panic-on-run')) {
     const handle = self.onmessage;
-    let armed = true;
-    self.onmessage = (e) => {
-      if (armed && e.data && e.data.kind === 'Run') {
-        armed = false;
-        return handle(new MessageEvent('message', { data: { kind: 'Panic' } }));
-      }
-      return handle(e);
-    };
+    self.onmessage = (e) => handle(e.data && e.data.kind === 'Run' ? new MessageEvent('message', { data: { kind: 'Panic' } }) : e);
   }
   self.removeEventListener('message', hold);
   for (const e of early) self.onmessage(e);
