@@ -3,8 +3,8 @@
 //! Yew sets an input's `value` from the virtual DOM on every render where the two differ, so a
 //! plain `<input value=…>` loses half-typed text whenever anything re-renders the page — which,
 //! during a run, the progress ticker does several times a second. This field holds the typed text
-//! as a draft (shown instead of `value`) and hands it on at `change` or when the field loses focus; the parent
-//! parses and clamps it, and the field shows the parent's value again.
+//! as a draft (shown instead of `value`) and hands it on at `change` (leaving the field, Enter,
+//! the arrows); the parent parses and clamps it, and the field shows the parent's value again.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -38,21 +38,9 @@ pub fn number_input(p: &Props) -> Html {
             emit.emit(e.target_unchecked_into::<HtmlInputElement>().value());
         })
     };
-    // A draft still there when the field loses focus is handed on too: `change` does not fire if
-    // the page replaced the element while the user typed (then the value did not change since the
-    // new element got the focus).
-    let onblur = {
-        let (draft, emit) = (draft.clone(), p.onchange.clone());
-        Callback::from(move |_: FocusEvent| {
-            if let Some(text) = (*draft).clone() {
-                draft.set(None);
-                emit.emit(text);
-            }
-        })
-    };
     let value = (*draft).clone().map(AttrValue::from).unwrap_or_else(|| p.value.clone());
     html! {
         <input type="number" id={p.id.clone()} min={p.min.clone()} max={p.max.clone()} step={p.step.clone()}
-            {value} {oninput} {onchange} {onblur}/>
+            {value} {oninput} {onchange}/>
     }
 }
