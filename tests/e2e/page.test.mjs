@@ -152,13 +152,16 @@ async function runsAfterRestart(page, what) {
 }
 
 test('bad input: non-image, huge image, zero images, cancel — clear messages, the page keeps working', { timeout: 600000 }, async () => {
-  const { page, ctx, problems } = await open('?backend=cpu');
+  // The default 10 images per class (the run must still be going when it is cancelled), but a
+  // small probe (2 train images per class, 50 test images) for the run that follows the cancel.
+  const { page, ctx, problems } = await open('?backend=cpu#probe=2&ptest=50');
   await ready(page, 'cpu');
   const dir = mkdtempSync(join(tmpdir(), 'foresight-'));
   const text = join(dir, 'notes.png');
   writeFileSync(text, 'this is not an image');
   await page.setInputFiles('#file', text);
-  await page.waitForSelector('#message');
+  // (The link's "Setup restored" message stands until the upload's replaces it.)
+  await page.waitForFunction(() => document.querySelector('#message')?.textContent.includes('notes.png'));
   assert.match(await page.textContent('#message'), /notes\.png: this file is not a PNG, JPEG, WebP or GIF image/);
   // A PNG header that claims 10000 × 10000 pixels.
   const huge = Buffer.alloc(64);
@@ -196,8 +199,10 @@ test('bad input: non-image, huge image, zero images, cancel — clear messages, 
  * later event replaced it); then the restarted worker (CPU backend) must complete a run.
  */
 async function faultThenRecovery(query, backend, keep, expect, what) {
-  const { page, ctx, problems } = await open(query);
-  await ready(page, backend);
+  // A small run (1 image per class, a probe of 2 per class and 50 test images): what is tested
+  // here is the fault and the restart, not the size of a run.
+  const { page, ctx, problems } = await open(query + '#k=1&probe=2&ptest=50');
+  await ready(page, backend, 10);
   for (const c of CRITERIA.filter((c) => c !== keep)) await page.uncheck('#crit-' + c);
   await page.click('#run');
   await page.waitForFunction((t) => document.querySelector('#message')?.textContent.includes(t), expect, { timeout: 300000 });
