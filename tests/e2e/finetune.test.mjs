@@ -12,7 +12,11 @@ import { setup, open, ready, benchReport, cli, readSafetensors, download, finite
 
 setup();
 
-const STEPS = 10, BATCH = 16, LR = 0.002, TEST = 200;
+// 20 steps at a peak LR of 0.001 (all 20 are warm-up: the LR ramps up throughout). Measured: the
+// dense model 18.0 %, SNIP at 90 % 18.5 % on the 200 test images, page and native alike; Magnitude
+// at 90 % stays at chance (10 %). At 10 steps of 0.002 all but SNIP (13 %) were at chance, and the
+// dense model was not compared: a weak check.
+const STEPS = 20, BATCH = 16, LR = 0.001, TEST = 200;
 const SETUP = `#set=mnist&crit=magnitude,snip&q=0.9&k=10&steps=${STEPS}&batch=${BATCH}&lr=${LR}&test=${TEST}&probe=5&ptest=100`;
 
 /** Fine-tune table rows: { method, steps, acc, prunedNonzero }. */
@@ -74,9 +78,9 @@ test('fine-tune two methods on the CPU backend: accuracy, loss curve, drift, exp
 
   // The same fine-tune natively, from the page's files.
   assert.ok(existsSync(cli), `the native CLI ${cli} is missing: run cargo test first`);
-  for (const m of ['snip', 'magnitude']) {
-    const mp = m === 'snip' ? masksPath : await download(page, `#export-masks-${m}`, dir);
-    const r = spawnSync(cli, ['finetune', '--model', model, '--data', join(root, 'static/data/mnist'), '--seed', '0', '--masks', mp,
+  for (const m of ['dense', 'snip', 'magnitude']) {
+    const masks = m === 'dense' ? [] : ['--masks', m === 'snip' ? masksPath : await download(page, `#export-masks-${m}`, dir)];
+    const r = spawnSync(cli, ['finetune', '--model', model, '--data', join(root, 'static/data/mnist'), '--seed', '0', ...masks,
       '--steps', String(STEPS), '--batch', String(BATCH), '--lr', String(LR), '--test-images', String(TEST)], { encoding: 'utf8' });
     assert.equal(r.status, 0, `foresight finetune failed: ${r.stderr}`);
     const out = JSON.parse(r.stdout.trim().split('\n').pop());
