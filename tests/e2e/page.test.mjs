@@ -180,11 +180,20 @@ test('bad input: non-image, huge image, zero images, cancel — clear messages, 
   await page.click('#run');
   await page.waitForSelector('#cancel:not([disabled])', { timeout: 10000 });
   // What the user types into a number field survives the re-renders of a running task (the
-  // progress ticker renders every 500 ms). (That leaving the field during a run commits it to the
-  // setup is not checked: the link did not show alpha=0.5 within 10 s in two runs — open.)
+  // progress ticker renders every 500 ms), and leaving the field puts it into the link at once
+  // (it once waited for the run's end: Yew's `rendered`, which wrote the link, starves while
+  // messages keep coming).
   await page.fill('#alpha', '0.5');
   await page.waitForTimeout(1500);
   assert.equal(await page.inputValue('#alpha'), '0.5', 'typed text kept through re-renders');
+  await page.press('#alpha', 'Tab');
+  await page.waitForFunction(() => location.hash.includes('&alpha=0.5&'), null, { timeout: 10000 });
+  assert.ok(!(await page.isDisabled('#cancel')), 'the run is still going');
+  // A finished method's mask heat map is drawn while the run goes on (it once stayed blank, at the
+  // canvas's default 300 × 150, until the run ended).
+  await page.waitForFunction(() => document.querySelector('#progress')?.textContent.includes('magnitude: done'), null, { timeout: 60000 });
+  await page.waitForFunction(() => { const c = document.querySelector('#heat-canvas'); return c && c.width !== 300 && c.height !== 150; }, null, { timeout: 5000 });
+  assert.ok(!(await page.isDisabled('#cancel')), 'the run is still going');
   await page.$eval('#cancel', (b) => b.click());
   assert.match(await page.textContent('#message'), /Cancelled/);
   for (const c of ['snip', 'grasp', 'synflow', 'snip-mag', 'refer', 'afr']) await page.uncheck('#crit-' + c);

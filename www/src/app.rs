@@ -320,77 +320,9 @@ fn has_webgpu() -> bool {
         .unwrap_or(false)
 }
 
-impl Component for App {
-    type Message = Msg;
-    type Properties = ();
-
-    fn create(ctx: &Context<Self>) -> Self {
-        let force_cpu = url_param("backend").as_deref() == Some("cpu");
-        let mut app = App {
-            worker: None,
-            backend: None,
-            backend_note: None,
-            force_cpu,
-            panic_on_run: url_param("panic-on-run").is_some(),
-            model: None,
-            card: None,
-            loading: Some(("starting".into(), 0.0, 0.0)),
-            set: "mnist".into(),
-            sets: BTreeMap::new(),
-            worker_sets: BTreeSet::new(),
-            thumbs_per_class: 12,
-            thumb_cache: RefCell::new(HashMap::new()),
-            selected: BTreeSet::new(),
-            uploads: Vec::new(),
-            criteria: criteria_info().iter().map(|c| c.name.to_string()).collect(),
-            sparsity: 0.9,
-            scope: "global".into(),
-            alpha: 1.0,
-            synflow_rounds: 100,
-            seed: 0,
-            per_class: 10,
-            running: false,
-            task: Task::Run,
-            run_started: 0.0,
-            ft_steps: 100,
-            ft_batch: 32,
-            ft_lr: 5e-4,
-            ft_dense: true,
-            test_images: 500,
-            probe_per_class: 50,
-            probe_test: 500,
-            finetuned: BTreeMap::new(),
-            ft_prev: None,
-            ft_live: BTreeMap::new(),
-            sweep: Vec::new(),
-            sweep_prev: None,
-            sweep_finetune: false,
-            drift_method: String::new(),
-            drift_ref: NodeRef::default(),
-            pending_selection: None,
-            share_ready: false,
-            wasm_memory: 0.0,
-            ready_after: None,
-            bench: url_param("bench").filter(|v| v != "0").map(|_| share::Bench::default()),
-            progress: BTreeMap::new(),
-            results: Vec::new(),
-            run_inputs: None,
-            total_seconds: None,
-            message: None,
-            heat_method: String::new(),
-            heat_tensor: "blocks.0.attn.qkv.weight".into(),
-            heat_ref: NodeRef::default(),
-            _ticker: None,
-        };
-        app.apply_shared_hash();
-        app.start_worker(ctx);
-        let link = ctx.link().clone();
-        ctx.link().send_future(async move { Msg::ModelFetched(fetch_bytes(MODEL_URL, &link).await) });
-        app.load_set(ctx, app.set.clone());
-        app
-    }
-
-    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+impl App {
+    /// `Component::update`'s work: applies one message; whether to render.
+    fn handle(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
             Msg::Progress(label, done, total) => self.loading = Some((label, done, total)),
             Msg::ModelFetched(Ok(bytes)) => {
@@ -668,11 +600,97 @@ impl Component for App {
         }
         true
     }
+}
+
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let force_cpu = url_param("backend").as_deref() == Some("cpu");
+        let mut app = App {
+            worker: None,
+            backend: None,
+            backend_note: None,
+            force_cpu,
+            panic_on_run: url_param("panic-on-run").is_some(),
+            model: None,
+            card: None,
+            loading: Some(("starting".into(), 0.0, 0.0)),
+            set: "mnist".into(),
+            sets: BTreeMap::new(),
+            worker_sets: BTreeSet::new(),
+            thumbs_per_class: 12,
+            thumb_cache: RefCell::new(HashMap::new()),
+            selected: BTreeSet::new(),
+            uploads: Vec::new(),
+            criteria: criteria_info().iter().map(|c| c.name.to_string()).collect(),
+            sparsity: 0.9,
+            scope: "global".into(),
+            alpha: 1.0,
+            synflow_rounds: 100,
+            seed: 0,
+            per_class: 10,
+            running: false,
+            task: Task::Run,
+            run_started: 0.0,
+            ft_steps: 100,
+            ft_batch: 32,
+            ft_lr: 5e-4,
+            ft_dense: true,
+            test_images: 500,
+            probe_per_class: 50,
+            probe_test: 500,
+            finetuned: BTreeMap::new(),
+            ft_prev: None,
+            ft_live: BTreeMap::new(),
+            sweep: Vec::new(),
+            sweep_prev: None,
+            sweep_finetune: false,
+            drift_method: String::new(),
+            drift_ref: NodeRef::default(),
+            pending_selection: None,
+            share_ready: false,
+            wasm_memory: 0.0,
+            ready_after: None,
+            bench: url_param("bench").filter(|v| v != "0").map(|_| share::Bench::default()),
+            progress: BTreeMap::new(),
+            results: Vec::new(),
+            run_inputs: None,
+            total_seconds: None,
+            message: None,
+            heat_method: String::new(),
+            heat_tensor: "blocks.0.attn.qkv.weight".into(),
+            heat_ref: NodeRef::default(),
+            _ticker: None,
+        };
+        app.apply_shared_hash();
+        app.start_worker(ctx);
+        let link = ctx.link().clone();
+        ctx.link().send_future(async move { Msg::ModelFetched(fetch_bytes(MODEL_URL, &link).await) });
+        app.load_set(ctx, app.set.clone());
+        app
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        let tick = matches!(msg, Msg::Tick);
+        let render = self.handle(ctx, msg);
+        // Yew's scheduler yields to the browser every 16 ms and runs `rendered` only once no
+        // update is pending, which during a task (progress messages, the 500 ms ticker, a view
+        // slower than 16 ms) was seen to be never. So the link follows the setup here, and during
+        // a task the ticker also draws the canvases (drawn into the DOM of the last render; the
+        // heat map of a finished method stayed blank until the run ended otherwise).
+        self.write_shared_hash();
+        if tick {
+            self.draw_heat();
+            self.draw_drift();
+        }
+        render
+    }
 
     fn rendered(&mut self, ctx: &Context<Self>, _first: bool) {
         self.draw_heat();
         self.draw_drift();
-        self.write_shared_hash();
         self.bench_step(ctx);
     }
 
