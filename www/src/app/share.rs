@@ -202,6 +202,9 @@ impl App {
             .and_then(|p| js_sys::Reflect::get(&p, &"memory".into()).ok())
             .and_then(|m| js_sys::Reflect::get(&m, &"usedJSHeapSize".into()).ok())
             .and_then(|v| v.as_f64());
+        // Tasks over 50 ms on the page's main thread since it opened (www/main.js observes them).
+        let long_tasks = web_sys::window().and_then(|w| js_sys::Reflect::get(&w, &"foresightLongTasks".into()).ok()).filter(|v| v.is_object());
+        let field = |k: &str| long_tasks.as_ref().and_then(|o| js_sys::Reflect::get(o, &k.into()).ok()).and_then(|v| v.as_f64());
         serde_json::json!({
             "backend": self.backend,
             "model_ready_seconds": self.ready_after,
@@ -213,6 +216,7 @@ impl App {
             "finetune": ft,
             "worker_wasm_memory_bytes": self.wasm_memory,
             "page_js_heap_bytes": js_heap,
+            "main_thread_long_tasks": long_tasks.as_ref().map(|_| serde_json::json!({"count": field("count"), "ms": field("ms")})),
             "gpu_memory": "not measurable from a page (WebGPU exposes no memory query)",
         })
         .to_string()
