@@ -10,11 +10,11 @@
 // Screenshots go to $SHOTS (default /tmp).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, existsSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { setup, open, ready, cli, cliScore, readSafetensors, download, finite, shots } from './helpers.mjs';
+import { setup, open, ready, cli, cliScore, readSafetensors, download, finite, shots, root } from './helpers.mjs';
 
 setup();
 const backends = (process.env.BACKENDS || 'cpu').split(',');
@@ -236,6 +236,15 @@ test('a panic in the worker: its message is shown, the worker restarts and the p
   // The panic hook's own text — not the trap's "unreachable" that follows a panic, which the
   // helper's 2 s wait would have seen replace it — then the restart.
   assert.match(msg, /the worker stopped on an internal error: .*a panic on purpose.*the worker was restarted and earlier results kept/s);
+});
+
+test('the module runs its link-time constructors once, not on every call into it', () => {
+  // wasm-ld wraps every export in a call to all constructors (renaming it `<name>.command_export`)
+  // unless an export calls `__wasm_call_ctors` itself; www/src/lib.rs does, from wasm-bindgen's
+  // start function. The development build keeps its function names, so the wrappers would show.
+  const wasm = readFileSync(join(root, 'dist', 'pkg', 'foresight_web_bg.wasm')).toString('latin1');
+  assert.ok(wasm.includes('__wasm_call_ctors'), 'the module has a name section (a development build)');
+  assert.ok(!wasm.includes('.command_export'), 'an export is wrapped in a constructor call');
 });
 
 test('the page declares a Content-Security-Policy that keeps every request on the origin', async () => {
