@@ -203,8 +203,10 @@ impl App {
             .and_then(|m| js_sys::Reflect::get(&m, &"usedJSHeapSize".into()).ok())
             .and_then(|v| v.as_f64());
         // Tasks over 50 ms on the page's main thread since it opened (www/main.js observes them).
-        let long_tasks = web_sys::window().and_then(|w| js_sys::Reflect::get(&w, &"foresightLongTasks".into()).ok()).filter(|v| v.is_object());
-        let field = |k: &str| long_tasks.as_ref().and_then(|o| js_sys::Reflect::get(o, &k.into()).ok()).and_then(|v| v.as_f64());
+        let long_tasks: serde_json::Value = web_sys::window()
+            .and_then(|w| js_sys::Reflect::get(&w, &"foresightLongTasks".into()).ok())
+            .and_then(|v| serde_wasm_bindgen::from_value(v).ok())
+            .unwrap_or_default();
         serde_json::json!({
             "backend": self.backend,
             "model_ready_seconds": self.ready_after,
@@ -216,7 +218,7 @@ impl App {
             "finetune": ft,
             "worker_wasm_memory_bytes": self.wasm_memory,
             "page_js_heap_bytes": js_heap,
-            "main_thread_long_tasks": long_tasks.as_ref().map(|_| serde_json::json!({"count": field("count"), "ms": field("ms")})),
+            "main_thread_long_tasks": long_tasks,
             "gpu_memory": "not measurable from a page (WebGPU exposes no memory query)",
         })
         .to_string()
